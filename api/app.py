@@ -1,0 +1,46 @@
+"""The FastAPI application factory. Tests call `create_app(settings, graph=...)` with their own store."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from api import errors
+from api.routes import health, knowledge
+from graph.store import GraphStore
+from skinsage import __version__
+from skinsage.bootstrap import build_graph
+from skinsage.settings import Settings, get_settings
+
+log = logging.getLogger("skinsage.api")
+
+
+def create_app(settings: Settings | None = None, graph: GraphStore | None = None) -> FastAPI:
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        owned = graph is None
+        app.state.graph = graph or build_graph(settings)
+        if owned and settings.load_demo_on_start:
+            from ingest.seed import load_seed
+
+            report = load_seed(app.state.graph, settings)
+            log.info("knowledge loaded: %s in %.1fs", report.rows, report.seconds)
+        try:
+            yield
+        finally:
+            if owned:
+                app.state.graph.close()
+
+    app = FastAPI(title="SkinSage", version=__version__, lifespan=lifespan)
+    app.state.settings = settings
+    if graph is not None:
+        app.state.graph = graph
+    errors.install(app)
+    app.include_router(health.router)
+    app.include_router(knowledge.router)
+    return app

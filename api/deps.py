@@ -1,0 +1,22 @@
+"""`Annotated` dependency aliases, so routes declare what they need in one word."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from graph.store import GraphStore
+from skinsage.settings import Settings
+
+
+def get_graph(request: Request) -> GraphStore:
+    return request.app.state.graph  # type: ignore[no-any-return]
+
+
+def get_settings(request: Request) -> Settings:
+    return request.app.state.settings  # type: ignore[no-any-return]
+
+
+GraphDep = Annotated[GraphStore, Depends(get_graph)]
+SettingsDep = Annotated[Settings, Depends(get_settings)]

@@ -1,0 +1,1 @@
+"""Commerce engines: recommendations, restock timing, stock forecasts. Domain maths without I/O."""

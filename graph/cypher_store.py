@@ -1,0 +1,272 @@
+"""The GraphStore questions answered in Cypher, once, for every Cypher backend.
+
+Adapters supply `_read` (rows as plain dicts, nodes as property dicts) and `_write` (statements in
+one transaction or in batches); everything else is here, so Neo4j and the embedded graph cannot drift.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from datetime import date
+from abc import abstractmethod
+from collections.abc import Iterable
+from typing import Any
+
+from graph import cypher
+from graph.facts import (
+    GraphFact,
+    concern_fact,
+    concern_link_fact,
+    ingredient_fact,
+    interaction_fact,
+    product_fact,
+)
+from graph.model import Avoidance, Concern, Customer, Ingredient, KnowledgeBundle, Order, Product
+from graph.resolver import Resolver, match_products
+from graph.rows import Statement, statements
+from graph.store import GraphStore, LoadReport
+from graph.views import (
+    ConcernDetail,
+    CustomerProfile,
+    EntityKind,
+    EntityMatch,
+    GraphPath,
+    GraphStats,
+    IngredientDetail,
+    InteractionView,
+    OrderView,
+    PathStep,
+    ProductDetail,
+    ProductIngredient,
+    ProductMatch,
+    ProfileQuery,
+    RankedIngredient,
+    RoutineConflict,
+)
+from skinsage.errors import InvalidInput, NotFound
+
+_NO_PRICE_LIMIT = 1e12
+_PREGNANCY_EXCLUDED = ["avoid", "caution"]
+
+
+def _model_fields(model: type, props: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in props.items() if k in model.model_fields and v is not None}  # type: ignore[attr-defined]
+
+
+class CypherGraphStore(GraphStore):
+    #: True where the backend types UNWIND rows from their values and needs explicit casts.
+    cast_rows: bool = False
+
+    def __init__(self) -> None:
+        self._resolver: Resolver | None = None
+        self._resolver_lock = threading.Lock()
+
+    # --- adapter hooks -------------------------------------------------------------------------
+    @abstractmethod
+    def _read(self, query: str, params: dict[str, Any] | None = None) -> list[dict[str, Any]]: ...
+
+    @abstractmethod
+    def _write(self, batches: Iterable[Statement], atomic: bool) -> None: ...
+
+    # --- lifecycle -----------------------------------------------------------------------------
+    def ping(self) -> None:
+        self._read("RETURN 1 AS ok")
+
+    def stats(self) -> GraphStats:
+        return GraphStats(counts={label: int(self._read(cypher.count_nodes(label))[0]["n"])
+                                  for label in cypher.NODES})
+
+    def load(self, bundle: KnowledgeBundle, *, atomic: bool = True, batch_size: int = 5000) -> LoadReport:
+        started = time.perf_counter()
+        stmts = list(statements(bundle, batch_size=batch_size, cast=self.cast_rows))
+        self._write(stmts, atomic)
+        self._resolver = None
+        rows = {"skin_types": len(bundle.skin_types), "concerns": len(bundle.concerns),
+                "ingredients": len(bundle.ingredients), "interactions": len(bundle.interactions),
+                "brands": len(bundle.brands), "products": len(bundle.products),
+                "customers": len(bundle.customers), "orders": len(bundle.orders)}
+        return LoadReport(rows=rows, statements=len(stmts), seconds=round(time.perf_counter() - started, 3))
+
+    def reset(self) -> None:
+        """Delete the whole graph. Irreversible; the CLI asks for confirmation."""
+        self._write([(cypher.DELETE_ALL, [{}])], atomic=True)
+        self._resolver = None
+
+    # --- resolve -------------------------------------------------------------------------------
+    def resolver(self) -> Resolver:
+        with self._resolver_lock:
+            if self._resolver is None:
+                rows: list[tuple[EntityKind, str, str, list[str]]] = []
+                for kind, query in cypher.ALIASES.items():
+                    for r in self._read(query):
+                        rows.append((kind, r["id"], r["name"], [a for a in r["aliases"] or [] if a]))  # type: ignore[arg-type]
+                self._resolver = Resolver(rows)
+            return self._resolver
+
+    def find_products(self, text: str, limit: int = 3) -> list[EntityMatch]:
+        if not isinstance(text, str) or not text.strip():
+            return []
+        return [EntityMatch(kind="product", id=sku, name=name, matched=text[:200], score=score)
+                for sku, name, score in match_products(self.resolver(), text[:2000], limit=limit)]
+
+    def ingredient_safety(self, skus: list[str]) -> dict[str, dict[str, str]]:
+        rows = self._read(cypher.PRODUCTS_INGREDIENT_FLAGS, {"skus": list(dict.fromkeys(skus))})
+        return {r["sku"]: {i["id"]: i["pregnancy"] or "unknown" for i in r["ingredients"]} for r in rows}
+
+    def product_sales(self, sku: str, since: date) -> list[tuple[date, int]]:
+        rows = self._read(cypher.PRODUCT_SALES, {"sku": sku, "since": since.isoformat()})
+        return [(date.fromisoformat(r["day"]), int(r["quantity"])) for r in rows]
+
+    def resolve(self, text: str, kinds: tuple[EntityKind, ...] | None = None,
+                limit: int = 10) -> list[EntityMatch]:
+        if not isinstance(text, str) or not text.strip():
+            raise InvalidInput("text to resolve is empty")
+        return self.resolver().resolve(text[:2000], kinds=kinds, limit=limit)
+
+    # --- ingredients and concerns --------------------------------------------------------------
+    def ingredient(self, ingredient_id: str) -> IngredientDetail:
+        rows = self._read(cypher.INGREDIENT, {"id": ingredient_id})
+        if not rows:
+            raise NotFound(f"no ingredient with id {ingredient_id!r}")
+        props = dict(rows[0]["node"])
+        links = self._read(cypher.INGREDIENT_CONCERNS, {"id": ingredient_id})
+        props["addresses"] = [{"concern": r["concern"], "evidence": r["evidence"], "source": r["source"],
+                               "note": r["note"]} for r in links if r["rel"] == "addresses"]
+        props["may_aggravate"] = [{"concern": r["concern"], "evidence": r["evidence"],
+                                   "source": r["source"], "note": r["note"]}
+                                  for r in links if r["rel"] == "may_aggravate"]
+        types = self._read(cypher.INGREDIENT_SKIN_TYPES, {"id": ingredient_id})
+        props["suits"] = sorted(r["skin_type"] for r in types if r["rel"] == "suits")
+        props["caution_for"] = [{"skin_type": r["skin_type"], "reason": r["reason"]}
+                                for r in types if r["rel"] == "caution_for"]
+        for key in ("addresses", "may_aggravate"):
+            props[key].sort(key=lambda link: (-{"strong": 3, "moderate": 2, "limited": 1}.get(link["evidence"], 0),
+                                              link["concern"]))
+        ingredient = Ingredient(**_model_fields(Ingredient, props))
+        inter = [InteractionView(**r) for r in self._read(cypher.INGREDIENT_INTERACTIONS, {"id": ingredient_id})]
+        count = int(self._read(cypher.INGREDIENT_PRODUCT_COUNT, {"id": ingredient_id})[0]["n"])
+        inter.sort(key=lambda x: ({"high": 0, "medium": 1, "low": 2}.get(x.severity, 3), x.other_id))
+        return IngredientDetail(ingredient=ingredient, concern_names={r["concern"]: r["concern_name"] for r in links},
+                                conflicts=[x for x in inter if x.kind != "synergy"],
+                                synergies=[x for x in inter if x.kind == "synergy"],
+                                product_count=count)
+
+    def ingredients_for_concern(self, concern_id: str, limit: int = 15) -> list[RankedIngredient]:
+        rows = self._read(cypher.INGREDIENTS_FOR_CONCERN, {"id": concern_id, "limit": int(limit)})
+        return [RankedIngredient(**{k: v for k, v in r.items() if v is not None}) for r in rows]
+
+    def concern(self, concern_id: str, limit: int = 15) -> ConcernDetail:
+        rows = self._read(cypher.CONCERN, {"id": concern_id})
+        if not rows:
+            raise NotFound(f"no concern with id {concern_id!r}")
+        concern = Concern(**_model_fields(Concern, dict(rows[0]["node"])))
+        return ConcernDetail(concern=concern, ingredients=self.ingredients_for_concern(concern_id, limit))
+
+    # --- products ------------------------------------------------------------------------------
+    @staticmethod
+    def _product_from(props: dict[str, Any], ingredients: list[str]) -> Product:
+        p = dict(props)
+        p["size"] = {"amount": p.pop("size_amount"), "unit": p.pop("size_unit")}
+        p["dose_per_use"] = {"amount": p.pop("dose_amount"), "unit": p.pop("dose_unit")}
+        p["actives"] = json.loads(p.pop("actives_json") or "{}")
+        p["ingredients"] = ingredients
+        return Product(**_model_fields(Product, p))
+
+    def product(self, sku: str) -> ProductDetail:
+        rows = self._read(cypher.PRODUCT, {"sku": sku})
+        if not rows:
+            raise NotFound(f"no product with sku {sku!r}")
+        ings = [ProductIngredient(**{k: v for k, v in r.items() if v is not None})
+                for r in self._read(cypher.PRODUCT_INGREDIENTS, {"sku": sku})]
+        product = self._product_from(rows[0]["node"], [i.id for i in ings])
+        return ProductDetail(product=product, brand_name=rows[0]["brand_name"] or product.brand,
+                             ingredients=ings)
+
+    def products_for_profile(self, query: ProfileQuery) -> list[ProductMatch]:
+        params = {
+            "skin_type": query.skin_type or "",
+            "avoid": list(query.avoid),
+            "pregnancy_excluded": _PREGNANCY_EXCLUDED if query.pregnant_or_breastfeeding else [],
+            "include_oos": query.include_out_of_stock,
+            "max_price": float(query.max_price) if query.max_price is not None else _NO_PRICE_LIMIT,
+            "category": query.category or "",
+            "limit": query.limit,
+        }
+        if query.concerns:
+            rows = self._read(cypher.PRODUCTS_FOR_CONCERNS, {**params, "concerns": list(query.concerns)})
+        else:
+            rows = self._read(cypher.PRODUCTS_FOR_SKIN_TYPE, params)
+        out = []
+        for r in rows:
+            paths, matched = [], []
+            for link in sorted(r.get("links") or [], key=lambda x: (x["position"], x["concern"])):
+                paths.append(GraphPath(
+                    nodes=[PathStep(label="Product", id=r["sku"], name=r["name"]),
+                           PathStep(label="Ingredient", id=link["ingredient"], name=link["ingredient_name"]),
+                           PathStep(label="Concern", id=link["concern"], name=link["concern_name"])],
+                    relationships=["CONTAINS", f"ADDRESSES({link['evidence']})"]))
+                if link["concern"] not in matched:
+                    matched.append(link["concern"])
+            if query.skin_type and query.skin_type in (r.get("skin_types") or []):
+                paths.append(GraphPath(
+                    nodes=[PathStep(label="Product", id=r["sku"], name=r["name"]),
+                           PathStep(label="SkinType", id=query.skin_type, name=query.skin_type)],
+                    relationships=["FOR_SKIN_TYPE"]))
+            out.append(ProductMatch(sku=r["sku"], name=r["name"], brand=r["brand"], category=r["category"],
+                                    price=r["price"], stock_on_hand=r["stock_on_hand"], url=r["url"],
+                                    image=r["image"], score=round(float(r["score"]), 4),
+                                    concerns_matched=matched, paths=paths))
+        return out
+
+    def routine_conflicts(self, skus: list[str]) -> list[RoutineConflict]:
+        skus = list(dict.fromkeys(skus))
+        seen: set[tuple[str, str, frozenset[str]]] = set()
+        out = []
+        for r in self._read(cypher.ROUTINE_CONFLICTS, {"skus": skus}):
+            key = (r["product_a"], r["product_b"], frozenset((r["ingredient_a"], r["ingredient_b"])))
+            if key in seen:
+                continue
+            seen.add(key)
+            out.append(RoutineConflict(**r))
+        out.sort(key=lambda c: ({"high": 0, "medium": 1, "low": 2}.get(c.severity, 3), c.product_a, c.product_b))
+        return out
+
+    # --- facts ---------------------------------------------------------------------------------
+    def facts(self) -> list[GraphFact]:
+        out = [concern_link_fact(r) for r in self._read(cypher.FACTS_CONCERN_LINKS)]
+        out += [interaction_fact(r) for r in self._read(cypher.FACTS_INTERACTIONS)]
+        out += [ingredient_fact(r["node"]) for r in self._read(cypher.FACTS_INGREDIENTS)]
+        out += [concern_fact(r["node"]) for r in self._read(cypher.FACTS_CONCERNS)]
+        out += [product_fact(r) for r in self._read(cypher.FACTS_PRODUCTS)]
+        return sorted(out, key=lambda f: f.id)
+
+    # --- customers -----------------------------------------------------------------------------
+    def customer(self, customer_id: str, order_limit: int = 50) -> CustomerProfile:
+        rows = self._read(cypher.CUSTOMER, {"id": customer_id})
+        if not rows:
+            raise NotFound(f"no customer with id {customer_id!r}")
+        props = dict(rows[0]["node"])
+        props["avoids"] = [Avoidance(**r) for r in self._read(cypher.CUSTOMER_AVOIDS, {"id": customer_id})]
+        customer = Customer(**_model_fields(Customer, props))
+        orders = []
+        for r in self._read(cypher.CUSTOMER_ORDERS, {"id": customer_id, "limit": int(order_limit)}):
+            o = dict(r["node"])
+            o["lines"] = sorted(r["lines"], key=lambda line: line["sku"])
+            orders.append(Order(**_model_fields(Order, o)))
+        return CustomerProfile(customer=customer, orders=orders)
+
+    def order(self, order_id: str) -> OrderView:
+        rows = self._read(cypher.ORDER, {"id": order_id})
+        if not rows:
+            raise NotFound(f"no order {order_id!r}")
+        r = rows[0]
+        o = dict(r["node"])
+        o["lines"] = sorted(r["lines"], key=lambda line: line["sku"])
+        return OrderView(order=Order(**_model_fields(Order, o)), customer_email=r["email"],
+                         customer_phone=r["phone"])
+
+    def customer_by_identity(self, identity: str) -> str | None:
+        rows = self._read(cypher.CUSTOMER_BY_IDENTITY, {"ref": identity})
+        return rows[0]["id"] if rows else None

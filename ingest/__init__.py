@@ -1,0 +1,1 @@
+"""Turning files and store exports into graph rows and documents."""

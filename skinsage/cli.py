@@ -1,0 +1,102 @@
+"""The `skinsage` command line. Thin: parse, call a service, print, exit with a status."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from skinsage.errors import SkinSageError
+from skinsage.settings import Settings, get_settings
+
+app = typer.Typer(help="SkinSage: the skincare brand's assistant.", no_args_is_help=True)
+knowledge_app = typer.Typer(help="The curated knowledge files.", no_args_is_help=True)
+graph_app = typer.Typer(help="The knowledge graph.", no_args_is_help=True)
+app.add_typer(knowledge_app, name="knowledge")
+app.add_typer(graph_app, name="graph")
+
+
+def _settings(knowledge_dir: Path | None = None) -> Settings:
+    s = get_settings()
+    return s.model_copy(update={"knowledge_dir": knowledge_dir}) if knowledge_dir else s
+
+
+def _fail(e: Exception) -> None:
+    typer.secho(f"error: {e}", fg=typer.colors.RED, err=True)
+    raise typer.Exit(code=1)
+
+
+@app.command()
+def serve(host: Annotated[str | None, typer.Option()] = None,
+          port: Annotated[int | None, typer.Option()] = None) -> None:
+    """Load the knowledge (idempotent) and serve the API."""
+    import uvicorn
+
+    from api.app import create_app
+
+    s = get_settings()
+    logging.basicConfig(level=s.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    uvicorn.run(create_app(s), host=host or s.host, port=port or s.port, log_level=s.log_level)
+
+
+@app.command()
+def load(knowledge_dir: Annotated[Path | None, typer.Option(help="curated knowledge folder")] = None,
+         demo: Annotated[bool, typer.Option(help="also write the generated demo customers")] = True) -> None:
+    """Validate the knowledge and write it to the configured graph, in one transaction."""
+    from ingest.seed import load_seed
+    from skinsage.bootstrap import build_graph
+
+    s = _settings(knowledge_dir)
+    try:
+        with build_graph(s) as graph:
+            report = load_seed(graph, s, demo=demo)
+            typer.echo(json.dumps({"backend": graph.backend, **report.model_dump()}, indent=2))
+    except SkinSageError as e:
+        _fail(e)
+
+
+@knowledge_app.command("check")
+def knowledge_check(knowledge_dir: Annotated[Path | None, typer.Option()] = None) -> None:
+    """Validate every curated file without writing anything."""
+    from ingest.knowledge import load_knowledge
+
+    s = _settings(knowledge_dir)
+    try:
+        bundle = load_knowledge(s.knowledge_dir)
+    except SkinSageError as e:
+        _fail(e)
+    counts = {k: len(v) for k, v in bundle.model_dump().items()}
+    typer.echo(json.dumps({"ok": True, "counts": counts}, indent=2))
+
+
+@graph_app.command("stats")
+def graph_stats() -> None:
+    """Node counts per label in the configured graph."""
+    from skinsage.bootstrap import build_graph
+
+    try:
+        with build_graph(get_settings()) as graph:
+            typer.echo(json.dumps({"backend": graph.backend, **graph.stats().model_dump()}, indent=2))
+    except SkinSageError as e:
+        _fail(e)
+
+
+@graph_app.command("resolve")
+def graph_resolve(text: str) -> None:
+    """Show which graph entities a piece of text links to."""
+    from skinsage.bootstrap import build_graph
+
+    try:
+        with build_graph(get_settings()) as graph:
+            for m in graph.resolve(text):
+                typer.echo(f"{m.score:.2f}  {m.kind:<10} {m.id:<28} ({m.matched})")
+    except SkinSageError as e:
+        _fail(e)
+
+
+def main() -> None:  # pragma: no cover
+    sys.exit(app())
