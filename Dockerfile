@@ -9,6 +9,9 @@ COPY ingest ./ingest
 COPY assistant ./assistant
 COPY vision ./vision
 COPY api ./api
+COPY opstore ./opstore
+COPY retrieval ./retrieval
+COPY commerce ./commerce
 RUN pip wheel --no-cache-dir --wheel-dir /wheels .
 
 FROM python:3.11-slim

@@ -5,20 +5,23 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import FastAPI
 
 from api import errors
-from api.routes import health, knowledge
+from api.routes import chat, health, knowledge, vision
 from graph.store import GraphStore
 from skinsage import __version__
-from skinsage.bootstrap import build_graph
+from skinsage.bootstrap import build_engine, build_graph
 from skinsage.settings import Settings, get_settings
 
 log = logging.getLogger("skinsage.api")
 
 
-def create_app(settings: Settings | None = None, graph: GraphStore | None = None) -> FastAPI:
+def create_app(settings: Settings | None = None, graph: GraphStore | None = None, *, store: Any = None,
+               engine: Any = None, with_chat: bool = True) -> FastAPI:
+    """Everything is built from settings unless a test hands in its own graph, store or engine."""
     settings = settings or get_settings()
 
     @asynccontextmanager
@@ -30,9 +33,17 @@ def create_app(settings: Settings | None = None, graph: GraphStore | None = None
 
             report = load_seed(app.state.graph, settings)
             log.info("knowledge loaded: %s in %.1fs", report.rows, report.seconds)
+        owned_store = store is None and with_chat
+        if with_chat:
+            from opstore import open_store
+
+            app.state.store = store or open_store(settings, directory=app.state.graph)
+            app.state.engine = engine or build_engine(settings, app.state.graph)
         try:
             yield
         finally:
+            if owned_store:
+                app.state.store.close()
             if owned:
                 app.state.graph.close()
 
@@ -43,4 +54,6 @@ def create_app(settings: Settings | None = None, graph: GraphStore | None = None
     errors.install(app)
     app.include_router(health.router)
     app.include_router(knowledge.router)
+    app.include_router(vision.router)
+    app.include_router(chat.router)
     return app

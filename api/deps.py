@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, Request
 
@@ -18,5 +18,15 @@ def get_settings(request: Request) -> Settings:
     return request.app.state.settings  # type: ignore[no-any-return]
 
 
+def get_store(request: Request) -> Any:
+    return request.app.state.store
+
+
+def get_engine(request: Request) -> Any:
+    return request.app.state.engine
+
+
 GraphDep = Annotated[GraphStore, Depends(get_graph)]
+StoreDep = Annotated[Any, Depends(get_store)]
+EngineDep = Annotated[Any, Depends(get_engine)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]

@@ -9,7 +9,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from skinsage.errors import GraphUnavailable, InvalidInput, NotFound, SkinSageError
+from skinsage.errors import Forbidden, GraphUnavailable, InvalidInput, NotFound, SkinSageError
 
 log = logging.getLogger("skinsage.api")
 
@@ -35,6 +35,10 @@ def install(app: FastAPI) -> None:
         log.warning("graph unavailable: %s", e)
         return JSONResponse(error_body("graph_unavailable", "the knowledge graph is unavailable"),
                             status_code=503)
+
+    @app.exception_handler(Forbidden)
+    async def _forbidden_handler(_: Request, e: Forbidden) -> JSONResponse:
+        return JSONResponse(error_body("forbidden", str(e)), status_code=403)
 
     @app.exception_handler(SkinSageError)
     async def _internal(_: Request, e: SkinSageError) -> JSONResponse:

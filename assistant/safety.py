@@ -21,9 +21,10 @@ class RedFlag:
 _FLAGS: tuple[tuple[str, Urgency, str], ...] = (
     ("breathing", "emergency",
      r"(can'?t|cannot|trouble|difficult(y)?|hard to|struggling to|short of)\s+(breath|breathe|breathing)"
-     r"|throat (is )?(closing|tight|swelling)|anaphyla"),
+     r"|throat (is |feels |getting |feel )?(closing|tight|swell)|tight(ness)? (in|of) (my )?throat|anaphyla"
+     r"|wheez"),
     ("swelling", "emergency",
-     r"(face|lips?|tongue|eyes?|eyelids?|throat|mouth)\s+(is |are |got |has |have |started |keeps? )?"
+     r"(face|lips?|tongue|eyes?|eyelids?|throat|mouth)\s+(is |are |got |has |have |started |keeps? |has been |have been )?"
      r"(really |very |badly |all )?(swell|swollen|puff(ed|ing)? up)|swelling (of|in|on|around) (my )?"
      r"(face|lips?|tongue|eyes?|throat)|(swollen|swelling) (face|lips?|tongue|eyes?)"),
     ("eye_exposure", "urgent", r"(in|into) my eyes?.*(burn|sting|pain|can'?t see)|chemical burn"),
@@ -55,7 +56,9 @@ _INJECTION = re.compile(
     r"|(reveal|show|print|repeat|leak) (me )?(your|the) (system )?(prompt|instructions)"
     r"|system prompt|pretend (you|to be)|override (your|the) (rules|safety|permissions)"
     r"|(i am|i'm) (the |an? )?(admin|administrator|developer|owner|ceo|staff|support agent)\b"
-    r"|another customer'?s|other customers'? (orders?|data|details)|all (customer|orders)"
+    r"|another customer'?s|of (another|other|a different) (customer|person|user)|someone else'?s (order|account|data)"
+    r"|other customers'? (orders?|data|details)|all (the )?(customers?|orders|users)\b|every (order|customer)"
+    r"|(list|export|download) (all )?(the )?(customers|users|orders)"
     r"|\bdump\b.*\b(database|table|orders|customers)\b", re.I)
 
 
@@ -70,7 +73,9 @@ _CLAIMS: tuple[tuple[str, str], ...] = (
     (r"\b(cures?|cured|curing)\b", "helps with"),
     (r"\b(treats?|treated|treating)\b (acne|eczema|rosacea|psoriasis|dermatitis|melasma)",
      r"helps care for skin prone to \2"),
-    (r"\bheals?\b", "soothes"),
+    (r"\b(treats?|treated|treating)\b (breakouts|blemishes|spots|pimples|wrinkles|pigmentation|dark spots)",
+     r"helps reduce the look of \2"),
+    (r"\bheals? (your |the |damaged )?(skin|acne|eczema|rosacea|wounds?|scars?|barrier)\b", r"soothes \1\2"),
     (r"\b(eliminates?|eradicates?|gets rid of)\b", "helps reduce the look of"),
     (r"\bclinically proven to (cure|treat)\b", "formulated to help with"),
     (r"\bprescription[- ]strength\b", "high-strength"),

@@ -24,7 +24,8 @@ NODES: dict[str, tuple[str, dict[str, str]]] = {
         "comedogenic": "INT64", "irritation": "STRING", "pregnancy": "STRING",
         "photosensitising": "BOOLEAN", "time_of_use": "STRING", "typical_concentration": "STRING",
         "evidence": "STRING", "evidence_weight": "DOUBLE", "description": "STRING", "source": "STRING",
-        "reviewed": "BOOLEAN"}),
+        "status": "STRING", "allergen_groups": "STRING[]", "reviewed": "BOOLEAN"}),
+    "AllergenGroup": ("id", {"id": "STRING", "name": "STRING", "synonyms": "STRING[]", "source": "STRING"}),
     "Brand": ("id", {"id": "STRING", "name": "STRING", "parent": "STRING", "description": "STRING",
                      "url": "STRING"}),
     "Product": ("sku", {
@@ -63,10 +64,14 @@ RELS: tuple[Rel, ...] = (
         {"kind": "STRING", "severity": "STRING", "reason": "STRING", "advice": "STRING", "source": "STRING"}),
     Rel("WORKS_WELL_WITH", "Ingredient", "Ingredient",
         {"reason": "STRING", "advice": "STRING", "source": "STRING"}),
+    Rel("IN_ALLERGEN_GROUP", "Ingredient", "AllergenGroup", {}),
     Rel("PART_OF", "Brand", "Brand", {}),
     Rel("MADE_BY", "Product", "Brand", {}),
     Rel("CONTAINS", "Product", "Ingredient", {"position": "INT64", "percent": "DOUBLE", "is_key": "BOOLEAN"}),
     Rel("TARGETS", "Product", "Concern", {}),
+    # derived at load time from CONTAINS(key) + ADDRESSES, so ranking products for a concern is one hop
+    Rel("HELPS_WITH", "Product", "Concern", {"score": "DOUBLE", "ingredient": "STRING", "ingredient_name": "STRING",
+                                             "evidence": "STRING", "position": "INT64"}),
     Rel("FOR_SKIN_TYPE", "Product", "SkinType", {}),
     Rel("HAS_SKIN_TYPE", "Customer", "SkinType", {}),
     Rel("HAS_CONCERN", "Customer", "Concern", {}),
@@ -92,6 +97,28 @@ def ladybug_schema() -> list[str]:
     return out
 
 
+def ladybug_missing_columns(existing: dict[str, set[str]]) -> list[str]:
+    """ALTER statements adding columns that a newer schema has and an existing database lacks."""
+    out = []
+    for label, (_, props) in NODES.items():
+        for name, typ in props.items():
+            if label in existing and name not in existing[label]:
+                out.append(f"ALTER TABLE {label} ADD {name} {typ}")
+    for rel in RELS:
+        for name, typ in rel.props.items():
+            if rel.type in existing and name not in existing[rel.type]:
+                out.append(f"ALTER TABLE {rel.type} ADD {name} {typ}")
+    return out
+
+
+SHOW_TABLES = "CALL show_tables() RETURN name"
+def table_columns(table: str) -> str:
+    """LadybugDB takes no parameters in CALL; the name is one of our own table constants."""
+    if table not in NODES and table not in REL_BY_TYPE:
+        raise ValueError(f"not a SkinSage table: {table!r}")
+    return f"CALL table_info('{table}') RETURN name"
+
+
 def neo4j_schema() -> list[str]:
     """Idempotent uniqueness constraints (which also index the keys) and lookup indexes."""
     out = [
@@ -114,32 +141,55 @@ def _value(var: str, prop: str, typ: str, cast: bool) -> str:
     return f"CAST({var}.{prop} AS {typ})" if cast and typ != "STRING" else f"{var}.{prop}"
 
 
-def upsert_nodes(label: str, cast: bool = False) -> str:
-    """MERGE on the key, then SET every other property from the row."""
+def fetch_nodes(label: str) -> str:
+    key = NODES[label][0]
+    return f"UNWIND $keys AS k MATCH (n:{label} {{{key}: k}}) RETURN n AS node"
+
+
+def create_nodes(label: str, cast: bool = False) -> str:
+    props = NODES[label][1]
+    fields = ", ".join(f"{p}: {_value('r', p, t, cast)}" for p, t in props.items())
+    return f"UNWIND $rows AS r CREATE (n:{label} {{{fields}}})"
+
+
+def update_nodes(label: str, cast: bool = False) -> str:
     key, props = NODES[label]
     sets = ", ".join(f"n.{p} = {_value('r', p, t, cast)}" for p, t in props.items() if p != key)
-    tail = f" SET {sets}" if sets else ""
-    return f"UNWIND $rows AS r MERGE (n:{label} {{{key}: r.{key}}}){tail}"
+    return f"UNWIND $rows AS r MATCH (n:{label} {{{key}: r.{key}}}) SET {sets}"
 
 
-def prune_rels(rel_type: str) -> str:
-    """Delete a source's relationships of this type whose target is not in the row's `keep` list.
+def _rel_match(rel: Rel, with_dst: bool) -> str:
+    """MATCH a, then WITH, then b: LadybugDB plans the comma form as a join that is ~100x slower."""
+    sk, dk = NODES[rel.src][0], NODES[rel.dst][0]
+    dst = f" {{{dk}: r.dst}}" if with_dst else ""
+    return f"UNWIND $rows AS r MATCH (a:{rel.src} {{{sk}: r.src}}) WITH a, r MATCH (a)-[x:{rel.type}]->(b:{rel.dst}{dst})"
 
-    This makes a load a sync: an ingredient removed from a product's INCI loses its CONTAINS.
-    """
+
+def fetch_rels(rel_type: str) -> str:
     rel = REL_BY_TYPE[rel_type]
     sk, dk = NODES[rel.src][0], NODES[rel.dst][0]
-    return (f"UNWIND $rows AS r MATCH (a:{rel.src} {{{sk}: r.src}})-[x:{rel.type}]->(b:{rel.dst}) "
-            f"WHERE NOT b.{dk} IN r.keep DELETE x")
+    props = "".join(f", x.{p} AS {p}" for p in rel.props)
+    return (f"UNWIND $keys AS k MATCH (a:{rel.src} {{{sk}: k}})-[x:{rel.type}]->(b:{rel.dst}) "
+            f"RETURN a.{sk} AS src, b.{dk} AS dst{props}")
 
 
-def upsert_rels(rel_type: str, cast: bool = False) -> str:
+def create_rels(rel_type: str, cast: bool = False) -> str:
     rel = REL_BY_TYPE[rel_type]
     sk, dk = NODES[rel.src][0], NODES[rel.dst][0]
+    fields = ", ".join(f"{p}: {_value('r', p, t, cast)}" for p, t in rel.props.items())
+    body = f" {{{fields}}}" if fields else ""
+    return (f"UNWIND $rows AS r MATCH (a:{rel.src} {{{sk}: r.src}}) WITH a, r MATCH (b:{rel.dst} {{{dk}: r.dst}}) "
+            f"CREATE (a)-[x:{rel.type}{body}]->(b)")
+
+
+def update_rels(rel_type: str, cast: bool = False) -> str:
+    rel = REL_BY_TYPE[rel_type]
     sets = ", ".join(f"x.{p} = {_value('r', p, t, cast)}" for p, t in rel.props.items())
-    tail = f" SET {sets}" if sets else ""
-    return (f"UNWIND $rows AS r MATCH (a:{rel.src} {{{sk}: r.src}}), (b:{rel.dst} {{{dk}: r.dst}}) "
-            f"MERGE (a)-[x:{rel.type}]->(b){tail}")
+    return f"{_rel_match(rel, True)} SET {sets}"
+
+
+def delete_rels(rel_type: str) -> str:
+    return f"{_rel_match(REL_BY_TYPE[rel_type], True)} DELETE x"
 
 
 def count_nodes(label: str) -> str:
@@ -156,46 +206,49 @@ ALIASES = {
     "skin_type": "MATCH (n:SkinType) RETURN n.id AS id, n.name AS name, n.synonyms AS aliases",
     "product": "MATCH (n:Product) RETURN n.sku AS id, n.name AS name, [n.sku] AS aliases",
     "brand": "MATCH (n:Brand) RETURN n.id AS id, n.name AS name, [n.id] AS aliases",
+    "allergen_group": "MATCH (n:AllergenGroup) RETURN n.id AS id, n.name AS name, n.synonyms AS aliases",
 }
 
-INGREDIENT = "MATCH (n:Ingredient {id: $id}) RETURN n AS node"
-
-INGREDIENT_CONCERNS = """
-MATCH (i:Ingredient {id: $id})-[x:ADDRESSES]->(k:Concern)
-RETURN 'addresses' AS rel, k.id AS concern, k.name AS concern_name, x.evidence AS evidence,
-       x.source AS source, x.note AS note
-UNION ALL
-MATCH (i:Ingredient {id: $id})-[x:MAY_AGGRAVATE]->(k:Concern)
-RETURN 'may_aggravate' AS rel, k.id AS concern, k.name AS concern_name, x.evidence AS evidence,
-       x.source AS source, x.note AS note
+INGREDIENT = """
+MATCH (n:Ingredient {id: $id})
+OPTIONAL MATCH (p:Product)-[:CONTAINS]->(n)
+RETURN n AS node, count(p) AS products
 """
 
-INGREDIENT_SKIN_TYPES = """
-MATCH (i:Ingredient {id: $id})-[:SUITS]->(s:SkinType)
-RETURN 'suits' AS rel, s.id AS skin_type, '' AS reason
+#: Everything around an ingredient in one round trip: concern links, skin types, interactions.
+INGREDIENT_LINKS = """
+MATCH (i:Ingredient {id: $id})-[x:ADDRESSES]->(o:Concern)
+RETURN 'addresses' AS rel, o.id AS other_id, o.name AS other_name, x.evidence AS evidence, x.source AS source,
+       x.note AS note, '' AS kind, '' AS severity, '' AS reason, '' AS advice
 UNION ALL
-MATCH (i:Ingredient {id: $id})-[x:CAUTION_FOR]->(s:SkinType)
-RETURN 'caution_for' AS rel, s.id AS skin_type, x.reason AS reason
-"""
-
-INGREDIENT_INTERACTIONS = """
+MATCH (i:Ingredient {id: $id})-[x:MAY_AGGRAVATE]->(o:Concern)
+RETURN 'may_aggravate' AS rel, o.id AS other_id, o.name AS other_name, x.evidence AS evidence, x.source AS source,
+       x.note AS note, '' AS kind, '' AS severity, '' AS reason, '' AS advice
+UNION ALL
+MATCH (i:Ingredient {id: $id})-[:SUITS]->(o:SkinType)
+RETURN 'suits' AS rel, o.id AS other_id, o.name AS other_name, '' AS evidence, '' AS source, '' AS note,
+       '' AS kind, '' AS severity, '' AS reason, '' AS advice
+UNION ALL
+MATCH (i:Ingredient {id: $id})-[x:CAUTION_FOR]->(o:SkinType)
+RETURN 'caution_for' AS rel, o.id AS other_id, o.name AS other_name, '' AS evidence, '' AS source, '' AS note,
+       '' AS kind, '' AS severity, x.reason AS reason, '' AS advice
+UNION ALL
 MATCH (i:Ingredient {id: $id})-[x:CONFLICTS_WITH]-(o:Ingredient)
-RETURN o.id AS other_id, o.name AS other_name, x.kind AS kind, x.severity AS severity,
-       x.reason AS reason, x.advice AS advice, x.source AS source
+RETURN 'interaction' AS rel, o.id AS other_id, o.name AS other_name, '' AS evidence, x.source AS source, '' AS note,
+       x.kind AS kind, x.severity AS severity, x.reason AS reason, x.advice AS advice
 UNION ALL
 MATCH (i:Ingredient {id: $id})-[x:WORKS_WELL_WITH]-(o:Ingredient)
-RETURN o.id AS other_id, o.name AS other_name, 'synergy' AS kind, 'low' AS severity,
-       x.reason AS reason, x.advice AS advice, x.source AS source
+RETURN 'interaction' AS rel, o.id AS other_id, o.name AS other_name, '' AS evidence, x.source AS source, '' AS note,
+       'synergy' AS kind, 'low' AS severity, x.reason AS reason, x.advice AS advice
 """
-
-INGREDIENT_PRODUCT_COUNT = "MATCH (p:Product)-[:CONTAINS]->(i:Ingredient {id: $id}) RETURN count(p) AS n"
 
 CONCERN = "MATCH (n:Concern {id: $id}) RETURN n AS node"
 
 INGREDIENTS_FOR_CONCERN = """
 MATCH (i:Ingredient)-[x:ADDRESSES]->(k:Concern {id: $id})
+WHERE i.status IN $statuses
 RETURN i.id AS id, i.name AS name, i.inci AS inci, x.evidence AS evidence, x.weight AS weight,
-       x.source AS source, i.pregnancy AS pregnancy
+       x.source AS source, i.pregnancy AS pregnancy, i.status AS status
 ORDER BY x.weight DESC, i.evidence_weight DESC, i.id
 LIMIT $limit
 """
@@ -213,23 +266,24 @@ RETURN c.position AS position, c.percent AS percent, i.id AS id, i.name AS name,
 ORDER BY c.position
 """
 
-#: Shared exclusion: nothing the customer avoids, nothing unsafe for their pregnancy, at any position.
-_SAFE = """
-  NOT EXISTS { MATCH (p)-[:CONTAINS]->(x:Ingredient)
-               WHERE x.id IN $avoid OR x.pregnancy IN $pregnancy_excluded }
-  AND ($include_oos OR p.stock_on_hand > 0)
+#: Shop filters every candidate must pass. Safety exclusions (allergens, pregnancy) are applied after,
+#: in code, over the full ingredient list of each candidate (`GraphStore.ingredient_safety`).
+_SHOP_FILTERS = """
+  ($include_oos OR p.stock_on_hand > 0)
   AND p.price <= $max_price
   AND ($category = '' OR p.category = $category)
+  AND (size($contains) = 0 OR EXISTS { MATCH (p)-[:CONTAINS]->(m:Ingredient) WHERE m.id IN $contains })
 """
 
+#: Anchored on the few concerns asked about, one hop over the derived HELPS_WITH to products.
 PRODUCTS_FOR_CONCERNS = f"""
-MATCH (p:Product)-[c:CONTAINS]->(i:Ingredient)-[a:ADDRESSES]->(k:Concern)
-WHERE k.id IN $concerns AND c.is_key AND {_SAFE}
-WITH p, i, c, a, k,
-     a.weight * (CASE WHEN k.id IN p.concerns THEN 1.5 ELSE 1.0 END) AS link_score
-WITH p, sum(link_score) AS score,
-     collect({{ingredient: i.id, ingredient_name: i.name, position: c.position, concern: k.id,
-               concern_name: k.name, evidence: a.evidence}}) AS links
+MATCH (k:Concern)
+WHERE k.id IN $concerns
+MATCH (k)<-[h:HELPS_WITH]-(p:Product)
+WHERE {_SHOP_FILTERS}
+WITH p, sum(h.score) AS score,
+     collect({{ingredient: h.ingredient, ingredient_name: h.ingredient_name, position: h.position, concern: k.id,
+               concern_name: k.name, evidence: h.evidence}}) AS links
 RETURN p.sku AS sku, p.name AS name, p.brand AS brand, p.category AS category, p.price AS price,
        p.stock_on_hand AS stock_on_hand, p.url AS url, p.image AS image, p.skin_types AS skin_types,
        score + (CASE WHEN $skin_type <> '' AND $skin_type IN p.skin_types THEN 1.0 ELSE 0.0 END) AS score,
@@ -240,7 +294,7 @@ LIMIT $limit
 
 PRODUCTS_FOR_SKIN_TYPE = f"""
 MATCH (p:Product)
-WHERE ($skin_type = '' OR $skin_type IN p.skin_types) AND {_SAFE}
+WHERE ($skin_type = '' OR $skin_type IN p.skin_types) AND {_SHOP_FILTERS}
 RETURN p.sku AS sku, p.name AS name, p.brand AS brand, p.category AS category, p.price AS price,
        p.stock_on_hand AS stock_on_hand, p.url AS url, p.image AS image, p.skin_types AS skin_types,
        (CASE WHEN $skin_type <> '' AND $skin_type IN p.skin_types THEN 1.0 ELSE 0.0 END) AS score
@@ -327,4 +381,21 @@ PRODUCTS_INGREDIENT_FLAGS = """
 MATCH (p:Product)-[:CONTAINS]->(i:Ingredient)
 WHERE p.sku IN $skus
 RETURN p.sku AS sku, collect({id: i.id, pregnancy: i.pregnancy}) AS ingredients
+"""
+
+ALLERGEN_GROUP_MEMBERS = """
+MATCH (i:Ingredient)-[:IN_ALLERGEN_GROUP]->(g:AllergenGroup)
+WHERE g.id IN $ids
+RETURN DISTINCT i.id AS id
+ORDER BY id
+"""
+
+#: Neo4j: delete in batches (relationships first, so no single node drags thousands of them into one
+#: transaction) and a large graph never exceeds the transaction memory limit.
+DELETE_RELS_BATCH = "MATCH ()-[r]->() WITH r LIMIT $batch DELETE r RETURN count(*) AS deleted"
+DELETE_NODES_BATCH = "MATCH (n) WITH n LIMIT $batch DETACH DELETE n RETURN count(*) AS deleted"
+
+CONCERN_LINKS = """
+MATCH (i:Ingredient)-[a:ADDRESSES]->(k:Concern)
+RETURN i.id AS ingredient, i.name AS name, k.id AS concern, a.evidence AS evidence, a.weight AS weight
 """

@@ -25,7 +25,8 @@ from graph.facts import (
 )
 from graph.model import Avoidance, Concern, Customer, Ingredient, KnowledgeBundle, Order, Product
 from graph.resolver import Resolver, match_products
-from graph.rows import Statement, statements
+from graph import rows
+from graph.rows import Statement
 from graph.store import GraphStore, LoadReport
 from graph.views import (
     ConcernDetail,
@@ -78,16 +79,49 @@ class CypherGraphStore(GraphStore):
         return GraphStats(counts={label: int(self._read(cypher.count_nodes(label))[0]["n"])
                                   for label in cypher.NODES})
 
-    def load(self, bundle: KnowledgeBundle, *, atomic: bool = True, batch_size: int = 5000) -> LoadReport:
+    def load(self, bundle: KnowledgeBundle, *, atomic: bool = True, batch_size: int = 5000,
+             dry_run: bool = False) -> LoadReport:
+        """Read what is there, write only the difference (in one transaction when `atomic`)."""
         started = time.perf_counter()
-        stmts = list(statements(bundle, batch_size=batch_size, cast=self.cast_rows))
-        self._write(stmts, atomic)
-        self._resolver = None
-        rows = {"skin_types": len(bundle.skin_types), "concerns": len(bundle.concerns),
-                "ingredients": len(bundle.ingredients), "interactions": len(bundle.interactions),
-                "brands": len(bundle.brands), "products": len(bundle.products),
-                "customers": len(bundle.customers), "orders": len(bundle.orders)}
-        return LoadReport(rows=rows, statements=len(stmts), seconds=round(time.perf_counter() - started, 3))
+        links = self._read(cypher.CONCERN_LINKS) if bundle.products and not bundle.ingredients else None
+        plan = rows.plan(bundle, links)
+        stmts: list[Statement] = []
+        changes: dict[str, dict[str, int]] = {}
+        for label, node_rows in plan.nodes:
+            if not node_rows:
+                continue
+            key = cypher.NODES[label][0]
+            existing: dict[str, dict[str, Any]] = {}
+            for chunk in rows.chunks(sorted({r[key] for r in node_rows}), batch_size):
+                for r in self._read(cypher.fetch_nodes(label), {"keys": chunk}):
+                    existing[r["node"][key]] = r["node"]
+            d = rows.diff_nodes(label, node_rows, existing)
+            stmts += [(cypher.create_nodes(label, self.cast_rows), c) for c in rows.chunks(d.create, batch_size)]
+            stmts += [(cypher.update_nodes(label, self.cast_rows), c) for c in rows.chunks(d.update, batch_size)]
+            changes[label] = {"created": len(d.create), "updated": len(d.update), "unchanged": d.unchanged}
+        for rel in cypher.RELS:
+            edges = rows.rel_rows(rel.type, plan)
+            owned = plan.owned.get(rel.type, set())
+            if not edges and not owned:
+                continue
+            have: list[dict[str, Any]] = []
+            for chunk in rows.chunks(sorted(owned | {e["src"] for e in edges}), batch_size):
+                have += self._read(cypher.fetch_rels(rel.type), {"keys": chunk})
+            d = rows.diff_rels(rel.type, edges, have, owned)
+            stmts += [(cypher.delete_rels(rel.type), c) for c in rows.chunks(d.delete, batch_size)]
+            stmts += [(cypher.create_rels(rel.type, self.cast_rows), c) for c in rows.chunks(d.create, batch_size)]
+            stmts += [(cypher.update_rels(rel.type, self.cast_rows), c) for c in rows.chunks(d.update, batch_size)]
+            changes[rel.type] = {"created": len(d.create), "updated": len(d.update), "deleted": len(d.delete),
+                                 "unchanged": d.unchanged}
+        if not dry_run:
+            self._write(stmts, atomic)
+            self._resolver = None
+        counts = {"skin_types": len(bundle.skin_types), "concerns": len(bundle.concerns),
+                  "ingredients": len(bundle.ingredients), "interactions": len(bundle.interactions),
+                  "brands": len(bundle.brands), "products": len(bundle.products),
+                  "customers": len(bundle.customers), "orders": len(bundle.orders)}
+        return LoadReport(rows=counts, changes=changes, statements=len(stmts), dry_run=dry_run,
+                          seconds=round(time.perf_counter() - started, 3))
 
     def reset(self) -> None:
         """Delete the whole graph. Irreversible; the CLI asks for confirmation."""
@@ -126,35 +160,38 @@ class CypherGraphStore(GraphStore):
         return self.resolver().resolve(text[:2000], kinds=kinds, limit=limit)
 
     # --- ingredients and concerns --------------------------------------------------------------
+    def allergen_group_members(self, group_ids: list[str]) -> list[str]:
+        return [r["id"] for r in self._read(cypher.ALLERGEN_GROUP_MEMBERS, {"ids": list(group_ids)})]
+
     def ingredient(self, ingredient_id: str) -> IngredientDetail:
         rows = self._read(cypher.INGREDIENT, {"id": ingredient_id})
         if not rows:
             raise NotFound(f"no ingredient with id {ingredient_id!r}")
         props = dict(rows[0]["node"])
-        links = self._read(cypher.INGREDIENT_CONCERNS, {"id": ingredient_id})
-        props["addresses"] = [{"concern": r["concern"], "evidence": r["evidence"], "source": r["source"],
-                               "note": r["note"]} for r in links if r["rel"] == "addresses"]
-        props["may_aggravate"] = [{"concern": r["concern"], "evidence": r["evidence"],
-                                   "source": r["source"], "note": r["note"]}
-                                  for r in links if r["rel"] == "may_aggravate"]
-        types = self._read(cypher.INGREDIENT_SKIN_TYPES, {"id": ingredient_id})
-        props["suits"] = sorted(r["skin_type"] for r in types if r["rel"] == "suits")
-        props["caution_for"] = [{"skin_type": r["skin_type"], "reason": r["reason"]}
-                                for r in types if r["rel"] == "caution_for"]
-        for key in ("addresses", "may_aggravate"):
-            props[key].sort(key=lambda link: (-{"strong": 3, "moderate": 2, "limited": 1}.get(link["evidence"], 0),
-                                              link["concern"]))
+        links = self._read(cypher.INGREDIENT_LINKS, {"id": ingredient_id})
+        rank = {"strong": 0, "moderate": 1, "limited": 2, "traditional": 3}
+        for rel in ("addresses", "may_aggravate"):
+            props[rel] = sorted(({"concern": r["other_id"], "evidence": r["evidence"], "source": r["source"] or None,
+                                  "note": r["note"] or None} for r in links if r["rel"] == rel),
+                                key=lambda link: (rank.get(link["evidence"], 9), link["concern"]))
+        props["suits"] = sorted(r["other_id"] for r in links if r["rel"] == "suits")
+        props["caution_for"] = [{"skin_type": r["other_id"], "reason": r["reason"]}
+                                for r in links if r["rel"] == "caution_for"]
         ingredient = Ingredient(**_model_fields(Ingredient, props))
-        inter = [InteractionView(**r) for r in self._read(cypher.INGREDIENT_INTERACTIONS, {"id": ingredient_id})]
-        count = int(self._read(cypher.INGREDIENT_PRODUCT_COUNT, {"id": ingredient_id})[0]["n"])
+        inter = [InteractionView(other_id=r["other_id"], other_name=r["other_name"], kind=r["kind"],
+                                 severity=r["severity"], reason=r["reason"], advice=r["advice"] or None,
+                                 source=r["source"] or None) for r in links if r["rel"] == "interaction"]
         inter.sort(key=lambda x: ({"high": 0, "medium": 1, "low": 2}.get(x.severity, 3), x.other_id))
-        return IngredientDetail(ingredient=ingredient, concern_names={r["concern"]: r["concern_name"] for r in links},
-                                conflicts=[x for x in inter if x.kind != "synergy"],
-                                synergies=[x for x in inter if x.kind == "synergy"],
-                                product_count=count)
+        return IngredientDetail(
+            ingredient=ingredient, product_count=int(rows[0]["products"]),
+            concern_names={r["other_id"]: r["other_name"] for r in links if r["rel"] in ("addresses", "may_aggravate")},
+            conflicts=[x for x in inter if x.kind != "synergy"], synergies=[x for x in inter if x.kind == "synergy"])
 
-    def ingredients_for_concern(self, concern_id: str, limit: int = 15) -> list[RankedIngredient]:
-        rows = self._read(cypher.INGREDIENTS_FOR_CONCERN, {"id": concern_id, "limit": int(limit)})
+    def ingredients_for_concern(self, concern_id: str, limit: int = 15,
+                                include_medicines: bool = False) -> list[RankedIngredient]:
+        statuses = ["cosmetic", "medicine"] if include_medicines else ["cosmetic"]
+        rows = self._read(cypher.INGREDIENTS_FOR_CONCERN, {"id": concern_id, "limit": int(limit),
+                                                           "statuses": statuses})
         return [RankedIngredient(**{k: v for k, v in r.items() if v is not None}) for r in rows]
 
     def concern(self, concern_id: str, limit: int = 15) -> ConcernDetail:
@@ -185,40 +222,51 @@ class CypherGraphStore(GraphStore):
                              ingredients=ings)
 
     def products_for_profile(self, query: ProfileQuery) -> list[ProductMatch]:
+        """Rank candidates in the graph, then exclude in code: widen the candidate pool until `limit`
+        safe products are found or the catalogue is exhausted."""
         params = {
             "skin_type": query.skin_type or "",
-            "avoid": list(query.avoid),
-            "pregnancy_excluded": _PREGNANCY_EXCLUDED if query.pregnant_or_breastfeeding else [],
+            "contains": list(query.contains),
             "include_oos": query.include_out_of_stock,
             "max_price": float(query.max_price) if query.max_price is not None else _NO_PRICE_LIMIT,
             "category": query.category or "",
-            "limit": query.limit,
         }
-        if query.concerns:
-            rows = self._read(cypher.PRODUCTS_FOR_CONCERNS, {**params, "concerns": list(query.concerns)})
-        else:
-            rows = self._read(cypher.PRODUCTS_FOR_SKIN_TYPE, params)
-        out = []
-        for r in rows:
-            paths, matched = [], []
-            for link in sorted(r.get("links") or [], key=lambda x: (x["position"], x["concern"])):
-                paths.append(GraphPath(
-                    nodes=[PathStep(label="Product", id=r["sku"], name=r["name"]),
-                           PathStep(label="Ingredient", id=link["ingredient"], name=link["ingredient_name"]),
-                           PathStep(label="Concern", id=link["concern"], name=link["concern_name"])],
-                    relationships=["CONTAINS", f"ADDRESSES({link['evidence']})"]))
-                if link["concern"] not in matched:
-                    matched.append(link["concern"])
-            if query.skin_type and query.skin_type in (r.get("skin_types") or []):
-                paths.append(GraphPath(
-                    nodes=[PathStep(label="Product", id=r["sku"], name=r["name"]),
-                           PathStep(label="SkinType", id=query.skin_type, name=query.skin_type)],
-                    relationships=["FOR_SKIN_TYPE"]))
-            out.append(ProductMatch(sku=r["sku"], name=r["name"], brand=r["brand"], category=r["category"],
-                                    price=r["price"], stock_on_hand=r["stock_on_hand"], url=r["url"],
-                                    image=r["image"], score=round(float(r["score"]), 4),
-                                    concerns_matched=matched, paths=paths))
-        return out
+        avoid = set(query.avoid)
+        excluded_ratings = set(_PREGNANCY_EXCLUDED) if query.pregnant_or_breastfeeding else set()
+        pool = max(query.limit * 10, 100)
+        while True:
+            if query.concerns:
+                rows = self._read(cypher.PRODUCTS_FOR_CONCERNS, {**params, "concerns": list(query.concerns),
+                                                                 "limit": pool})
+            else:
+                rows = self._read(cypher.PRODUCTS_FOR_SKIN_TYPE, {**params, "limit": pool})
+            flags = self.ingredient_safety([r["sku"] for r in rows]) if (avoid or excluded_ratings) else {}
+            safe = [r for r in rows if not any(i in avoid or rating in excluded_ratings
+                                               for i, rating in flags.get(r["sku"], {}).items())]
+            if len(safe) >= query.limit or len(rows) < pool:
+                break
+            pool *= 4
+        return [self._match(r, query) for r in safe[:query.limit]]
+
+    @staticmethod
+    def _match(r: dict[str, Any], query: ProfileQuery) -> ProductMatch:
+        paths, matched = [], []
+        for link in sorted(r.get("links") or [], key=lambda x: (x["position"], x["concern"])):
+            paths.append(GraphPath(
+                nodes=[PathStep(label="Product", id=r["sku"], name=r["name"]),
+                       PathStep(label="Ingredient", id=link["ingredient"], name=link["ingredient_name"]),
+                       PathStep(label="Concern", id=link["concern"], name=link["concern_name"])],
+                relationships=["CONTAINS", f"ADDRESSES({link['evidence']})"]))
+            if link["concern"] not in matched:
+                matched.append(link["concern"])
+        if query.skin_type and query.skin_type in (r.get("skin_types") or []):
+            paths.append(GraphPath(
+                nodes=[PathStep(label="Product", id=r["sku"], name=r["name"]),
+                       PathStep(label="SkinType", id=query.skin_type, name=query.skin_type)],
+                relationships=["FOR_SKIN_TYPE"]))
+        return ProductMatch(sku=r["sku"], name=r["name"], brand=r["brand"], category=r["category"], price=r["price"],
+                            stock_on_hand=r["stock_on_hand"], url=r["url"], image=r["image"],
+                            score=round(float(r["score"]), 4), concerns_matched=matched, paths=paths)
 
     def routine_conflicts(self, skus: list[str]) -> list[RoutineConflict]:
         skus = list(dict.fromkeys(skus))

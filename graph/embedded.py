@@ -53,8 +53,14 @@ class EmbeddedGraphStore(CypherGraphStore):
         return conn
 
     def ensure_schema(self) -> None:
+        """Create missing tables, then add columns a newer release introduced (an in-place migration)."""
         conn = self._conn()
+        tables = {row[0] for row in conn.execute(cypher.SHOW_TABLES).get_all()}
+        existing = {t: {row[0] for row in conn.execute(cypher.table_columns(t)).get_all()}
+                    for t in tables if t in cypher.NODES or t in cypher.REL_BY_TYPE}
         for ddl in cypher.ladybug_schema():
+            conn.execute(ddl)
+        for ddl in cypher.ladybug_missing_columns(existing):
             conn.execute(ddl)
 
     def _read(self, query: str, params: dict[str, Any] | None = None) -> list[dict[str, Any]]:

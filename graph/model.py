@@ -78,11 +78,20 @@ class Ingredient(Strict):
     suits: list[Slug] = []
     caution_for: list[SkinTypeCaution] = []
     source: str | None = None
+    #: Where it may be sold: cosmetics, medicines (prescription or pharmacy), or banned in EU cosmetics.
+    status: Literal["cosmetic", "medicine", "banned"] = "cosmetic"
+    #: Allergen groups it belongs to (filled by the loader from allergen_groups.yaml).
+    allergen_groups: list[Slug] = []
     #: False for ingredients met in a store's data but not yet curated by a person.
     reviewed: bool = True
 
     @property
     def display_name(self) -> str:
+        """What customers call it: a short INCI name as printed (Niacinamide, Salicylic Acid), else the
+        common name for long chemical names (Avobenzone for Butyl Methoxydibenzoylmethane)."""
+        words = self.inci.split()
+        if len(words) <= 2 and all(w.replace("-", "").isalpha() for w in words):
+            return self.inci
         return self.common_names[0] if self.common_names else self.inci
 
 
@@ -95,6 +104,17 @@ class Interaction(Strict):
     severity: Severity = "low"
     reason: str
     advice: str | None = None
+    source: str | None = None
+
+
+class AllergenGroup(Strict):
+    """A class of ingredients people are allergic to as a whole ("fragrance", "nuts", "aspirin")."""
+
+    id: Slug
+    name: str
+    synonyms: list[str] = []
+    families: list[Slug] = []
+    ingredients: list[Slug] = []
     source: str | None = None
 
 
@@ -200,6 +220,7 @@ class KnowledgeBundle(BaseModel):
     concerns: list[Concern] = []
     ingredients: list[Ingredient] = []
     interactions: list[Interaction] = []
+    allergen_groups: list[AllergenGroup] = []
     brands: list[Brand] = []
     products: list[Product] = []
     customers: list[Customer] = []

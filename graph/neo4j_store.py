@@ -31,8 +31,10 @@ class Neo4jGraphStore(CypherGraphStore):
         self._database = database
         self._timeout = timeout_s
         try:
+            # notifications off: "property does not exist yet" warnings on a fresh graph are noise
             self._driver = neo4j.GraphDatabase.driver(uri, auth=auth, connection_timeout=timeout_s,
-                                                      max_connection_pool_size=50)
+                                                      max_connection_pool_size=50,
+                                                      notifications_min_severity="OFF")
         except (neo4j.exceptions.Neo4jError, neo4j.exceptions.DriverError, ValueError) as e:
             raise GraphUnavailable(f"cannot create a Neo4j driver for {uri}: {e}") from e
         self.uri = uri
@@ -81,6 +83,18 @@ class Neo4jGraphStore(CypherGraphStore):
                             s.execute_write(lambda tx, q=query, p=params: tx.run(q, p).consume())
         except self._errors() as e:
             raise self._wrap(e) from e
+
+    def reset(self) -> None:
+        """Delete everything in batches of 5,000 (one huge delete hits the transaction memory limit)."""
+        try:
+            for query in (cypher.DELETE_RELS_BATCH, cypher.DELETE_NODES_BATCH):
+                while True:
+                    records, _, _ = self._driver.execute_query(query, {"batch": 5000}, database_=self._database)
+                    if not records or records[0]["deleted"] == 0:
+                        break
+        except self._errors() as e:
+            raise self._wrap(e) from e
+        self._resolver = None
 
     def close(self) -> None:
         self._driver.close()

@@ -92,7 +92,9 @@ class Resolver:
                 entries = self._exact.get(span) or self._exact.get(span.replace(" ", ""))
                 if entries and add(entries, 1.0, i, i + n):
                     used[i:i + n] = [True] * n
-        # 2. typos: unmatched spans of up to three words against the alias keys
+        # 2. typos: every unmatched span of up to three words against the alias keys; the best-scoring
+        #    spans win, so "hyaluronc acid" matches as two words rather than "hyaluronc acid ok" as three
+        candidates: list[tuple[float, int, int, str]] = []
         for n in (3, 2, 1):
             for i in range(len(tokens) - n + 1):
                 if any(used[i:i + n]):
@@ -101,14 +103,16 @@ class Resolver:
                 if len(span) < 5:
                     continue
                 cutoff = 88.0 if len(span) < 8 else 84.0
-                best = None
                 for kind in wanted:
                     keys = self._fuzzy_keys.get(kind, [])
                     hit = process.extractOne(span, keys, scorer=fuzz.ratio, score_cutoff=cutoff)
-                    if hit and (best is None or hit[1] > best[1]):
-                        best = hit
-                if best and add(self._exact[best[0]], round(0.95 * best[1] / 100, 3), i, i + n):
-                    used[i:i + n] = [True] * n
+                    if hit:
+                        candidates.append((hit[1], n, i, hit[0]))
+        for score, n, i, key in sorted(candidates, key=lambda c: (-c[0], -c[1], c[2])):
+            if any(used[i:i + n]):
+                continue
+            if add(self._exact[key], round(0.95 * score / 100, 3), i, i + n):
+                used[i:i + n] = [True] * n
         ranked = sorted(found.values(), key=lambda m: (-m.score, m.start, m.kind, m.id))
         return ranked[:limit]
 
@@ -118,6 +122,12 @@ _GENERIC = {"the", "a", "an", "my", "your", "this", "that", "serum", "cream", "m
             "night", "day", "one", "product", "new", "for", "with", "and", "of", "in", "to", "is", "it",
             "what", "how", "much", "many", "do", "you", "have", "stock", "days", "cover", "left", "about",
             "tell", "me", "when", "runs", "out", "remind", "s", "i", "use", "using", "can", "does", "on"}
+
+
+#: Words that carry nothing about a product at all (category words do, so they stay in the query).
+_STOP = {"the", "a", "an", "my", "your", "this", "that", "is", "it", "what", "how", "much", "many", "do", "you",
+         "have", "tell", "me", "about", "when", "s", "i", "can", "does", "in", "of", "for", "to", "and", "with",
+         "on", "use", "using", "stock", "days", "cover", "left", "runs", "out", "remind", "any", "please"}
 
 
 def _informative(tokens: list[str]) -> list[str]:
@@ -130,21 +140,26 @@ def match_products(resolver: Resolver, text: str, limit: int = 3, cutoff: float 
     Exact SKUs win; otherwise names are scored by token overlap, and a candidate must share at least
     one informative word with the text, so "my serum" alone picks nothing.
     """
-    for m in resolver.resolve(text, kinds=("product",), limit=limit):
-        if m.score == 1.0:
-            return [(m.id, m.name, 1.0)]
-    words = _informative(normalise(text).split())
+    exact = [(m.id, m.name, 1.0) for m in resolver.resolve(text, kinds=("product",), limit=limit) if m.score == 1.0]
+    tokens = normalise(text).split()
+    words = _informative(tokens)
     if not words:
-        return []
-    query = " ".join(words)
-    hits = process.extract(query, resolver._product_names, scorer=fuzz.token_set_ratio, limit=limit * 4,
+        return exact[:limit]
+    query = " ".join(t for t in tokens if t not in _STOP)
+    hits = process.extract(query, resolver._product_names, scorer=fuzz.token_set_ratio, limit=max(limit * 10, 40),
                            score_cutoff=cutoff)
     out = []
+    present = set(tokens)
     for _, score, idx in hits:
         name_tokens = set(resolver._product_names[idx].split())
         if not any(w in name_tokens or any(fuzz.ratio(w, t) >= 85 for t in name_tokens) for w in words):
             continue
+        # how much of the product's own name the text carries: "niacinamide" alone is not "10% Niacinamide
+        # Pore Serum", "the 2% BHA Pore Exfoliant" is "2% BHA Pore Exfoliant"
+        covered = sum(1 for t in name_tokens if t in present or any(fuzz.ratio(t, p) >= 88 for p in present if len(p) > 3))
+        coverage = covered / max(len(name_tokens), 1)
         sku = resolver._product_ids[idx]
-        out.append((sku, resolver._products[sku], round(score / 100, 3)))
-    out.sort(key=lambda x: (-x[2], x[0]))
+        out.append((sku, resolver._products[sku], round(0.5 * score / 100 + 0.5 * coverage, 3)))
+    seen = {e[0] for e in exact}
+    out = exact + sorted((o for o in out if o[0] not in seen), key=lambda x: (-x[2], x[0]))
     return out[:limit]

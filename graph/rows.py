@@ -2,7 +2,8 @@
 
 A bundle is authoritative for the relationships of the nodes it carries: a product's CONTAINS
 edges become exactly its INCI list, an ingredient's ADDRESSES edges exactly its curated links.
-That is what makes a load a sync and a second identical load a no-op.
+A load first reads what is there, then writes only the difference (new, changed, removed), so a
+second identical load writes nothing and a changed row touches only itself.
 """
 
 from __future__ import annotations
@@ -10,12 +11,14 @@ from __future__ import annotations
 import json
 from collections import defaultdict
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from typing import Any
 
 from graph import cypher
 from graph.model import EVIDENCE_WEIGHT, KnowledgeBundle
 
 Statement = tuple[str, list[dict[str, Any]]]
+Rows = list[dict[str, Any]]
 
 
 def _node_rows(label: str, items: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -41,7 +44,41 @@ class _Plan:
         self.edges[rel_type].append({"src": src, "dst": dst, **props})
 
 
-def plan(bundle: KnowledgeBundle) -> _Plan:
+def helps_with(bundle: KnowledgeBundle, links: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """(product, concern) edges with the score and the best ingredient path, from key actives only."""
+    by_ing: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for link in links:
+        by_ing[link["ingredient"]].append(link)
+    out = []
+    for prod in bundle.products:
+        per: dict[str, dict[str, Any]] = {}
+        for pos, ing in enumerate(prod.ingredients, start=1):
+            if ing not in prod.key_ingredients:
+                continue
+            for link in by_ing.get(ing, []):
+                w = link["weight"] * (1.5 if link["concern"] in prod.concerns else 1.0)
+                cur = per.setdefault(link["concern"], {"src": prod.sku, "dst": link["concern"], "score": 0.0,
+                                                       "ingredient": ing, "ingredient_name": link["name"],
+                                                       "evidence": link["evidence"], "position": pos, "_best": -1.0})
+                cur["score"] += w
+                if w > cur["_best"]:
+                    cur.update(ingredient=ing, ingredient_name=link["name"], evidence=link["evidence"],
+                               position=pos, _best=w)
+        for e in per.values():
+            e.pop("_best")
+            e["score"] = round(e["score"], 6)
+            out.append(e)
+    return out
+
+
+def concern_links(bundle: KnowledgeBundle) -> list[dict[str, Any]]:
+    return [{"ingredient": i.id, "name": i.display_name, "concern": a.concern, "evidence": a.evidence,
+             "weight": EVIDENCE_WEIGHT[a.evidence]} for i in bundle.ingredients for a in i.addresses]
+
+
+def plan(bundle: KnowledgeBundle, links: list[dict[str, Any]] | None = None) -> _Plan:
+    """`links` (ingredient -> concern evidence) come from the bundle, or from the graph when a bundle
+    carries products without their ingredients' knowledge."""
     p = _Plan()
     p.nodes.append(("SkinType", _node_rows("SkinType", [s.model_dump() for s in bundle.skin_types])))
     p.nodes.append(("Concern", _node_rows("Concern", [c.model_dump() for c in bundle.concerns])))
@@ -73,6 +110,12 @@ def plan(bundle: KnowledgeBundle) -> _Plan:
             p.edge("CONFLICTS_WITH", x.a, x.b, kind=x.kind, severity=x.severity, reason=x.reason,
                    advice=x.advice, source=x.source)
 
+    p.nodes.append(("AllergenGroup", _node_rows("AllergenGroup", [g.model_dump() for g in bundle.allergen_groups])))
+    p.own("IN_ALLERGEN_GROUP", ing_ids)
+    for ing in bundle.ingredients:
+        for g in ing.allergen_groups:
+            p.edge("IN_ALLERGEN_GROUP", ing.id, g)
+
     p.nodes.append(("Brand", _node_rows("Brand", [b.model_dump() for b in bundle.brands])))
     p.own("PART_OF", [b.id for b in bundle.brands])
     for b in bundle.brands:
@@ -96,8 +139,10 @@ def plan(bundle: KnowledgeBundle) -> _Plan:
         for st in prod.skin_types:
             p.edge("FOR_SKIN_TYPE", prod.sku, st)
     p.nodes.append(("Product", _node_rows("Product", prod_rows)))
-    for rel in ("MADE_BY", "CONTAINS", "TARGETS", "FOR_SKIN_TYPE"):
+    for rel in ("MADE_BY", "CONTAINS", "TARGETS", "FOR_SKIN_TYPE", "HELPS_WITH"):
         p.own(rel, [x.sku for x in bundle.products])
+    for e in helps_with(bundle, concern_links(bundle) if bundle.ingredients else (links or [])):
+        p.edges["HELPS_WITH"].append(e)
 
     cust_rows, ident_rows = [], []
     for cust in bundle.customers:
@@ -135,25 +180,58 @@ def plan(bundle: KnowledgeBundle) -> _Plan:
     return p
 
 
-def _chunks(rows: list[dict[str, Any]], size: int) -> Iterator[list[dict[str, Any]]]:
+def chunks(rows: list[Any], size: int) -> Iterator[list[Any]]:
     for i in range(0, len(rows), size):
         yield rows[i:i + size]
 
 
-def statements(bundle: KnowledgeBundle, batch_size: int = 5000, cast: bool = False) -> Iterator[Statement]:
-    """Nodes first, then for each relationship type: prune what the bundle no longer says, upsert."""
-    p = plan(bundle)
-    for label, rows in p.nodes:
-        for chunk in _chunks(rows, batch_size):
-            yield cypher.upsert_nodes(label, cast), chunk
-    for rel in cypher.RELS:
-        edges = _rel_rows(rel.type, p.edges.get(rel.type, []))
-        if rel.type in p.owned:
-            keep: dict[str, list[str]] = {src: [] for src in sorted(p.owned[rel.type])}
-            for e in edges:
-                keep.setdefault(e["src"], []).append(e["dst"])
-            prune = [{"src": s, "keep": k} for s, k in keep.items()]
-            for chunk in _chunks(prune, batch_size):
-                yield cypher.prune_rels(rel.type), chunk
-        for chunk in _chunks(edges, batch_size):
-            yield cypher.upsert_rels(rel.type, cast), chunk
+def _same(a: Any, b: Any) -> bool:
+    if isinstance(a, float) or isinstance(b, float):
+        return a is not None and b is not None and abs(float(a) - float(b)) < 1e-9
+    return bool(a == b) or (a in (None, []) and b in (None, []))
+
+
+@dataclass
+class Diff:
+    """What a load must write: new, changed and removed rows; everything else is left untouched."""
+
+    create: list[dict[str, Any]] = field(default_factory=list)
+    update: list[dict[str, Any]] = field(default_factory=list)
+    delete: list[dict[str, Any]] = field(default_factory=list)
+    unchanged: int = 0
+
+
+def _classify(d: Diff, wanted: dict[Any, dict[str, Any]], existing: dict[Any, dict[str, Any]],
+              props: dict[str, str]) -> None:
+    for k, row in wanted.items():
+        old = existing.get(k)
+        if old is None:
+            d.create.append(row)
+        elif all(_same(old.get(p), row.get(p)) for p in props):
+            d.unchanged += 1
+        else:
+            d.update.append(row)
+
+
+def diff_nodes(label: str, rows: list[dict[str, Any]], existing: dict[str, dict[str, Any]]) -> Diff:
+    key, props = cypher.NODES[label]
+    d = Diff()
+    wanted: dict[str, dict[str, Any]] = {}
+    for row in rows:
+        wanted.setdefault(row[key], row)     # the first statement of a duplicate key wins
+    _classify(d, wanted, existing, props)
+    return d
+
+
+def diff_rels(rel_type: str, edges: list[dict[str, Any]], existing: list[dict[str, Any]], owned: set[str]) -> Diff:
+    """Edges to create, update, and (for sources the bundle is authoritative for) delete."""
+    have = {(e["src"], e["dst"]): e for e in existing}
+    want = {(e["src"], e["dst"]): e for e in edges}
+    d = Diff()
+    _classify(d, want, have, cypher.REL_BY_TYPE[rel_type].props)
+    d.delete = [{"src": s, "dst": t} for (s, t) in have if s in owned and (s, t) not in want]
+    return d
+
+
+def rel_rows(rel_type: str, p: _Plan) -> list[dict[str, Any]]:
+    return _rel_rows(rel_type, p.edges.get(rel_type, []))

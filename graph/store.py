@@ -31,8 +31,15 @@ from graph.views import (
 
 class LoadReport(BaseModel):
     rows: dict[str, int]
+    #: per node label / relationship type: created, updated, deleted, unchanged
+    changes: dict[str, dict[str, int]] = {}
     statements: int
+    dry_run: bool = False
     seconds: float
+
+    @property
+    def written(self) -> int:
+        return sum(v.get("created", 0) + v.get("updated", 0) + v.get("deleted", 0) for v in self.changes.values())
 
 
 class GraphStore(ABC):
@@ -48,8 +55,9 @@ class GraphStore(ABC):
     def stats(self) -> GraphStats: ...
 
     @abstractmethod
-    def load(self, bundle: KnowledgeBundle, *, atomic: bool = True, batch_size: int = 5000) -> LoadReport:
-        """Write a bundle idempotently. `atomic`: one transaction, all or nothing."""
+    def load(self, bundle: KnowledgeBundle, *, atomic: bool = True, batch_size: int = 5000,
+             dry_run: bool = False) -> LoadReport:
+        """Write a bundle idempotently. `atomic`: one transaction, all or nothing. `dry_run`: report only."""
 
     @abstractmethod
     def close(self) -> None: ...
@@ -78,7 +86,13 @@ class GraphStore(ABC):
     def concern(self, concern_id: str, limit: int = 15) -> ConcernDetail: ...
 
     @abstractmethod
-    def ingredients_for_concern(self, concern_id: str, limit: int = 15) -> list[RankedIngredient]: ...
+    def ingredients_for_concern(self, concern_id: str, limit: int = 15,
+                                include_medicines: bool = False) -> list[RankedIngredient]:
+        """Strongest evidence first; cosmetic ingredients only unless medicines are asked for."""
+
+    @abstractmethod
+    def allergen_group_members(self, group_ids: list[str]) -> list[str]:
+        """Every ingredient id in these allergen groups."""
 
     @abstractmethod
     def product(self, sku: str) -> ProductDetail: ...

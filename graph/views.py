@@ -8,7 +8,7 @@ from pydantic import BaseModel, Field, field_validator
 
 from graph.model import Concern, Customer, Ingredient, Order, Product
 
-EntityKind = Literal["ingredient", "concern", "skin_type", "product", "brand"]
+EntityKind = Literal["ingredient", "concern", "skin_type", "product", "brand", "allergen_group"]
 
 
 class EntityMatch(BaseModel):
@@ -51,6 +51,7 @@ class RankedIngredient(BaseModel):
     weight: float
     source: str | None = None
     pregnancy: str = "unknown"
+    status: str = "cosmetic"
 
 
 class InteractionView(BaseModel):
@@ -97,13 +98,14 @@ class ProfileQuery(BaseModel):
     skin_type: str | None = None
     concerns: list[str] = []
     avoid: list[str] = Field(default=[], description="ingredient ids the customer is allergic to or avoids")
+    contains: list[str] = Field(default=[], description="ingredient ids a product must contain (any of them)")
     pregnant_or_breastfeeding: bool = False
     max_price: float | None = Field(default=None, ge=0)
     category: str | None = None
     include_out_of_stock: bool = False
     limit: int = Field(default=10, ge=1, le=100)
 
-    @field_validator("concerns", "avoid")
+    @field_validator("concerns", "avoid", "contains")
     @classmethod
     def _dedupe(cls, v: list[str]) -> list[str]:
         return list(dict.fromkeys(v))

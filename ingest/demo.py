@@ -28,25 +28,38 @@ _PREFERENCES = ("alcohol-denat", "coconut-oil", "mineral-oil", "dimethicone")
 _CARRIERS = ("DHL", "DPD", "GLS", "PostNL", "Colissimo")
 
 
-def _profile_ok(p: Product, c: Customer, unsafe: set[str]) -> bool:
-    avoid = {a.ingredient for a in c.avoids}
-    if avoid & set(p.ingredients):
-        return False
-    if c.pregnancy != "none" and unsafe & set(p.ingredients):
-        return False
-    return not p.skin_types or c.skin_type in p.skin_types
+class _Catalogue:
+    """Products a customer may buy, by category, cached per (skin type, pregnancy, avoidances)."""
+
+    def __init__(self, products: list[Product], unsafe: set[str]) -> None:
+        self.products = products
+        self.unsafe = unsafe
+        self._cache: dict[tuple[str | None, bool, frozenset[str]], dict[str, list[Product]]] = {}
+
+    def fit(self, c: Customer) -> dict[str, list[Product]]:
+        key = (c.skin_type, c.pregnancy != "none", frozenset(a.ingredient for a in c.avoids))
+        if key not in self._cache:
+            by_cat: dict[str, list[Product]] = {}
+            for p in self.products:
+                ings = set(p.ingredients)
+                if key[2] & ings or (key[1] and self.unsafe & ings):
+                    continue
+                if p.skin_types and c.skin_type not in p.skin_types:
+                    continue
+                by_cat.setdefault(p.category, []).append(p)
+            self._cache[key] = by_cat
+        return self._cache[key]
 
 
-def _routine(rng: random.Random, c: Customer, products: list[Product], unsafe: set[str]) -> list[Product]:
-    fit = [p for p in products if _profile_ok(p, c, unsafe)]
-    by_cat: dict[str, list[Product]] = {}
-    for p in fit:
-        by_cat.setdefault(p.category, []).append(p)
+def _routine(rng: random.Random, c: Customer, catalogue: _Catalogue) -> list[Product]:
+    by_cat = catalogue.fit(c)
     picked = []
     for cat in ("cleanser", "moisturiser", "sunscreen", "serum", "treatment", "toner", "exfoliant", "eye-cream"):
         options = by_cat.get(cat)
         if not options or (cat not in ("cleanser", "moisturiser") and rng.random() > 0.45):
             continue
+        if len(options) > 40:
+            options = rng.sample(options, 40)
         weights = [1 + 2 * len(set(p.concerns) & set(c.concerns)) for p in options]
         picked.append(rng.choices(options, weights=weights)[0])
     return picked
@@ -57,12 +70,12 @@ def customers_and_orders(bundle: KnowledgeBundle, n: int, seed: int, anchor: dat
     rng = random.Random(seed)
     products = [p for p in bundle.products if p.category not in ("body", "lip")] or bundle.products
     unsafe = {i.id for i in bundle.ingredients if i.pregnancy in ("avoid", "caution")}
+    catalogue = _Catalogue(products, unsafe)
     known = {i.id for i in bundle.ingredients}
     concerns = [c.id for c in bundle.concerns]
     skin_types = [s.id for s in bundle.skin_types]
     start = anchor - timedelta(days=int(365 * years))
     customers, orders = [], []
-    seq = 0
     for k in range(1, n + 1):
         first, last = rng.choice(_FIRST), rng.choice(_LAST)
         tz, prefix, climate = rng.choice(_COUNTRIES)
@@ -91,26 +104,31 @@ def customers_and_orders(bundle: KnowledgeBundle, n: int, seed: int, anchor: dat
         diligence = rng.uniform(0.8, 1.35)      # >1: uses less than the label dose, lasts longer
         churn_at = anchor if rng.random() > 0.25 else joined + timedelta(days=rng.randrange(60, 500))
         purchases: list[tuple[date, Product, int]] = []
-        for p in _routine(rng, customer, products, unsafe):
+        for p in _routine(rng, customer, catalogue):
             day = joined + timedelta(days=rng.randrange(0, 20))
             while day < min(anchor, churn_at):
                 qty = 2 if rng.random() < 0.08 else 1
                 purchases.append((day, p, qty))
                 cycle = p.days_per_pack * qty * diligence * rng.uniform(0.9, 1.1)
                 day += timedelta(days=max(7, round(cycle)))
+        if customer.age_band not in ("18-24", "25-34", "35-44"):
+            # pregnancy only in plausible age bands; corrected after the draws so the demo data stays put
+            customer.pregnancy = "none"
         purchases.sort(key=lambda x: (x[0], x[1].sku))
         basket: list[tuple[date, Product, int]] = []
+        seq = 0
         for item in purchases + [(date.max, products[0], 0)]:
             if basket and (item[0] - basket[0][0]).days > 6:
                 seq += 1
-                orders.append(_order(rng, seq, cid, basket, anchor))
+                # the number encodes customer and sequence, so editing one customer never renumbers another
+                orders.append(_order(rng, f"SS-{100000 + k * 1000 + seq}", cid, basket, anchor))
                 basket = []
             basket.append(item)
     orders.sort(key=lambda o: (o.placed_at, o.id))
     return customers, orders
 
 
-def _order(rng: random.Random, seq: int, cid: str, basket: list[tuple[date, Product, int]],
+def _order(rng: random.Random, order_id: str, cid: str, basket: list[tuple[date, Product, int]],
            anchor: date) -> Order:
     placed = basket[-1][0]
     age = (anchor - placed).days
@@ -122,7 +140,7 @@ def _order(rng: random.Random, seq: int, cid: str, basket: list[tuple[date, Prod
     for _, p, qty in basket:
         prev = lines.get(p.sku)
         lines[p.sku] = OrderLine(sku=p.sku, quantity=qty + (prev.quantity if prev else 0), unit_price=p.price)
-    return Order(id=f"SS-{100000 + seq}", customer_id=cid, placed_at=placed, status=status,
+    return Order(id=order_id, customer_id=cid, placed_at=placed, status=status,
                  carrier=carrier, tracking=f"{carrier[:2].upper()}{rng.randrange(10**9, 10**10)}" if carrier else None,
                  lines=list(lines.values()))
 

@@ -14,6 +14,7 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from graph.model import (
+    AllergenGroup,
     Brand,
     Concern,
     Ingredient,
@@ -129,6 +130,7 @@ def load_knowledge(root: Path) -> KnowledgeBundle:
             ing_file[ing.id] = str(f.relative_to(root))
             ingredients.append((where, ing))
     interactions = [x for f in files("interactions.yaml") for x in _validate(Interaction, f, root)]
+    groups = [x for f in files("allergen_groups.yaml") for x in _validate(AllergenGroup, f, root)]
     brands = [x for f in files("brands.yaml") for x in _validate(Brand, f, root)]
     products = [x for f in files("products.yaml") for x in _validate(Product, f, root)]
     _unique(skin_types, "id", "skin_types.yaml")
@@ -169,6 +171,21 @@ def load_knowledge(root: Path) -> KnowledgeBundle:
             if prev is None or specific:
                 expanded[(lo, hi, kind_key)] = x.model_copy(update={"a": lo, "b": hi})
 
+    _unique(groups, "id", "allergen_groups.yaml")
+    by_family: dict[str, list[str]] = families
+    for where, g in groups:
+        members = [i for fam in g.families for i in by_family.get(fam, [])]
+        for ref in g.ingredients:
+            if ref not in ing_ids:
+                raise KnowledgeError("allergen_groups.yaml", where, f"unknown ingredient {ref!r}")
+            members.append(ref)
+        for fam in g.families:
+            if fam not in by_family:
+                raise KnowledgeError("allergen_groups.yaml", where, f"unknown ingredient family {fam!r}")
+        for _, ing in ingredients:
+            if ing.id in members and g.id not in ing.allergen_groups:
+                ing.allergen_groups.append(g.id)
+
     brand_ids = {b.id for _, b in brands}
     for where, b in brands:
         if b.parent and b.parent not in brand_ids:
@@ -200,4 +217,5 @@ def load_knowledge(root: Path) -> KnowledgeBundle:
     return KnowledgeBundle(
         skin_types=[s for _, s in skin_types], concerns=[c for _, c in concerns],
         ingredients=[i for _, i in ingredients], interactions=list(expanded.values()),
+        allergen_groups=[g for _, g in groups],
         brands=[b for _, b in brands], products=[p for _, p in products])

@@ -25,7 +25,11 @@ log "python environment ($VENV)"
 
 log "neo4j"
 scripts/neo4j-test-server.sh start
-trap 'scripts/neo4j-test-server.sh stop >/dev/null 2>&1 || true' EXIT
+trap 'scripts/neo4j-test-server.sh stop >/dev/null 2>&1 || true; scripts/postgres-test-server.sh stop >/dev/null 2>&1 || true' EXIT
+
+log "postgresql"
+SKINSAGE_TEST_POSTGRES_URL="$(scripts/postgres-test-server.sh start)"
+export SKINSAGE_TEST_POSTGRES_URL SKINSAGE_REQUIRE_POSTGRES=1
 
 log "tests"
 export SKINSAGE_REQUIRE_NEO4J=1 OMP_NUM_THREADS=1 HF_HUB_OFFLINE=1

@@ -2,8 +2,15 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from graph.store import GraphStore
 from skinsage.settings import Settings
+
+if TYPE_CHECKING:
+    from retrieval.embedder import Embedder
+    from retrieval.hybrid import HybridRetriever
+    from retrieval.vector_index import SyncReport
 
 
 def build_graph(settings: Settings) -> GraphStore:
@@ -18,3 +25,70 @@ def build_graph(settings: Settings) -> GraphStore:
     from graph.embedded import EmbeddedGraphStore
 
     return EmbeddedGraphStore(settings.graph_path)
+
+
+def build_assistant(settings: Settings, graph: GraphStore, *, retriever: object = None, reminders: object = None,
+                    photos: object = None, encoder: object = None, llm: object = None) -> object:
+    """The conversation engine with its offline planner (and the LLM planner when configured)."""
+    from assistant.composer import Composer
+    from assistant.engine import Assistant
+    from assistant.nlu import IntentClassifier, load_examples
+    from assistant.planner_offline import OfflinePlanner
+    from commerce.reminders import InMemoryReminderStore
+
+    if encoder is None:
+        from retrieval.embedder import MiniLMEmbedder
+
+        encoder = MiniLMEmbedder()
+    prompts = settings.prompts_dir
+    classifier = IntentClassifier(encoder, load_examples(prompts / "intents.yaml"))  # type: ignore[arg-type]
+
+    def names(entity_id: str) -> str:
+        hits = graph.resolve(entity_id.replace("-", " "), limit=1)
+        return hits[0].name if hits and hits[0].id == entity_id else entity_id.replace("-", " ")
+
+    composer = Composer(prompts / "replies.yaml", brand=settings.brand_name, names=names)
+    if llm is None and settings.llm_enabled:
+        from assistant.planner_llm import LangChainPlanner
+
+        key = settings.openai_api_key.get_secret_value() if settings.openai_api_key else "not-needed"
+        llm = LangChainPlanner.openai(api_key=key, model=settings.llm_model, base_url=settings.llm_base_url,
+                                      timeout_s=settings.llm_timeout_s, max_retries=settings.llm_max_retries,
+                                      prompts_dir=prompts, brand=settings.brand_name)
+    return Assistant(graph, OfflinePlanner(classifier), composer, reminders or InMemoryReminderStore(),
+                     retriever=retriever, photos=photos, llm=llm, currency=settings.currency,  # type: ignore[arg-type]
+                     reminder_days_before=settings.reminder_days_before)
+
+
+def build_embedder(settings: Settings) -> Embedder:
+    from retrieval.embedder import MiniLMEmbedder
+
+    return MiniLMEmbedder(settings.embedding_model_path, precision=settings.embedding_precision)
+
+
+def sync_retrieval_index(settings: Settings, graph: GraphStore, *, rebuild: bool = False,
+                         embedder: Embedder | None = None) -> tuple[SyncReport, HybridRetriever]:
+    """Bring the on-disk index in step with the documents folder and the graph, then build the retriever."""
+    from retrieval.service import graph_product_lookup, hybrid_retriever, sync_index
+    from retrieval.vector_index import FaissVectorIndex
+
+    embedder = embedder or build_embedder(settings)
+    index = FaissVectorIndex(settings.vector_index_dir, storage=settings.vector_storage)
+    report = sync_index(index, embedder, settings.documents_dir, graph, rebuild=rebuild)
+    retriever = hybrid_retriever(index, embedder, graph.resolve, products=graph_product_lookup(graph),
+                                 weights=settings.retrieval_weights, rrf_k=settings.retrieval_rrf_k)
+    return report, retriever
+
+
+def build_retriever(settings: Settings, graph: GraphStore, *, embedder: Embedder | None = None) -> HybridRetriever:
+    """The hybrid retriever over the current documents and graph (index synced incrementally)."""
+    return sync_retrieval_index(settings, graph, embedder=embedder)[1]
+
+
+def build_engine(settings: Settings, graph: GraphStore) -> object:
+    """The assistant as the product runs it: hybrid retrieval, MiniLM intents, photo analysis."""
+    from vision import analyze_photo
+
+    embedder = build_embedder(settings)
+    retriever = build_retriever(settings, graph, embedder=embedder)
+    return build_assistant(settings, graph, retriever=retriever, encoder=embedder, photos=analyze_photo)

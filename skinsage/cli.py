@@ -19,6 +19,25 @@ graph_app = typer.Typer(help="The knowledge graph.", no_args_is_help=True)
 app.add_typer(knowledge_app, name="knowledge")
 app.add_typer(graph_app, name="graph")
 
+from assistant.eval_cli import chat
+from retrieval.cli import index_app
+from skinsage.eval_cli import eval_app
+
+app.command("chat")(chat)
+
+app.add_typer(index_app, name="index")
+app.add_typer(eval_app, name="eval")
+
+# The operational store's commands live with it (opstore/cli.py).
+from opstore.cli import db_app, worker
+
+app.add_typer(db_app, name="db")
+app.command("worker")(worker)
+
+from vision.cli import app as vision_app
+
+app.add_typer(vision_app, name="vision")
+
 
 def _settings(knowledge_dir: Path | None = None) -> Settings:
     s = get_settings()

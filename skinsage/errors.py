@@ -15,6 +15,10 @@ class InvalidInput(SkinSageError):
     """The caller sent something we cannot use; the message says what and why."""
 
 
+class Forbidden(SkinSageError):
+    """The caller is not allowed to do this, whoever they claim to be."""
+
+
 class NotFound(SkinSageError):
     """A named thing (ingredient, concern, product, customer, order) does not exist."""
 
@@ -63,3 +67,7 @@ class UnsupportedPhotoType(PhotoRejected):
 
 class ModelError(SkinSageError):
     """A configured model checkpoint is missing, unreadable or incompatible."""
+
+
+class AnalysisStoreError(SkinSageError):
+    """The photo-analysis history store failed (disk, database server, schema)."""

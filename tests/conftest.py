@@ -1,13 +1,15 @@
 """Shared fixtures: the fixture knowledge, and a GraphStore per backend.
 
 Backends: `embedded` always; `neo4j` against the real server that scripts/neo4j-test-server.sh
-starts. With SKINSAGE_REQUIRE_NEO4J=1 (set by the README test command and CI) an unreachable Neo4j
+starts. The operational store likewise: SQLite always, PostgreSQL from scripts/postgres-test-server.sh
+(SKINSAGE_REQUIRE_POSTGRES=1 makes it required). With SKINSAGE_REQUIRE_NEO4J=1 (set by the README test command and CI) an unreachable Neo4j
 fails the run instead of skipping it, so the Neo4j contract tests cannot silently not run.
 """
 
 from __future__ import annotations
 
 import os
+import shutil
 from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
@@ -83,3 +85,60 @@ def loaded_store(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPa
     store.load(fixture_bundle)
     yield store
     store.close()
+
+
+# --- the operational store (opstore): SQLite always, PostgreSQL from scripts/postgres-test-server.sh ---
+POSTGRES_URL = os.environ.get("SKINSAGE_TEST_POSTGRES_URL",
+                              "postgresql+psycopg://skinsage_test:skinsage_test@127.0.0.1:5432/skinsage_test")
+REQUIRE_POSTGRES = os.environ.get("SKINSAGE_REQUIRE_POSTGRES") == "1"
+
+
+@pytest.fixture(scope="session")
+def sqlite_store_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Migrated once, copied per test: an empty store costs a file copy, not a migration."""
+    from opstore.migrate import upgrade
+
+    path = tmp_path_factory.mktemp("opstore") / "template.db"
+    upgrade(f"sqlite:///{path}")
+    return path
+
+
+@pytest.fixture(scope="session")
+def postgres_store_engine() -> Iterator[object]:
+    """Migrated once per session; tests that migrate down (the migration tests) end at head again."""
+    from opstore.db import make_engine
+    from opstore.errors import StoreUnavailable
+    from opstore.migrate import upgrade
+
+    try:
+        upgrade(POSTGRES_URL)
+    except StoreUnavailable as e:
+        if REQUIRE_POSTGRES:
+            pytest.fail(f"PostgreSQL is required but unusable at {POSTGRES_URL.split('@')[-1]}: {e}")
+        pytest.skip("no PostgreSQL (start it with scripts/postgres-test-server.sh start)")
+    engine = make_engine(POSTGRES_URL, pool_size=1)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def opstore_url(request: pytest.FixtureRequest, tmp_path: Path, sqlite_store_template: Path) -> str:
+    """The URL of an empty, migrated operational store on each backend."""
+    if request.param == "postgresql":
+        from sqlalchemy import text
+
+        from opstore.models import Base
+
+        with request.getfixturevalue("postgres_store_engine").begin() as conn:
+            conn.execute(text(f"TRUNCATE {', '.join(t.name for t in Base.metadata.sorted_tables)} CASCADE"))
+        return POSTGRES_URL
+    shutil.copyfile(sqlite_store_template, tmp_path / "ops.db")
+    return f"sqlite:///{tmp_path / 'ops.db'}"
+
+
+@pytest.fixture(scope="session")
+def minilm():  # type: ignore[no-untyped-def]
+    """The real embedding model, loaded once per test session (offline, from its PyPI package)."""
+    from retrieval.embedder import MiniLMEmbedder
+
+    return MiniLMEmbedder()

@@ -162,7 +162,7 @@ def test_stats_count_what_was_loaded(loaded_store: CypherGraphStore) -> None:
 def test_facts_are_citable_sentences_with_their_graph_path(loaded_store: CypherGraphStore) -> None:
     facts = {f.id: f for f in loaded_store.facts()}
     link = facts["addresses:niacinamide:enlarged-pores"]
-    assert link.text == "Vitamin B3 helps with enlarged pores (evidence: moderate)."
+    assert link.text == "Niacinamide helps with enlarged pores (evidence: moderate)."
     assert link.path.text == "Ingredient:niacinamide -ADDRESSES(moderate)-> Concern:enlarged-pores"
     conflict = facts["conflict:glycolic-acid:retinol"]
     assert "should not be combined" in conflict.text and "Alternate nights." in conflict.text

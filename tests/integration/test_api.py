@@ -18,7 +18,7 @@ from skinsage.settings import Settings
 def client(tmp_path_factory: pytest.TempPathFactory, fixture_bundle: KnowledgeBundle) -> Iterator[TestClient]:
     store = EmbeddedGraphStore(tmp_path_factory.mktemp("api") / "g.lbdb")
     store.load(fixture_bundle)
-    with TestClient(create_app(Settings(load_demo_on_start=False), graph=store)) as c:
+    with TestClient(create_app(Settings(load_demo_on_start=False), graph=store, with_chat=False)) as c:
         yield c
     store.close()
 
@@ -34,7 +34,7 @@ def test_health_and_ready(client: TestClient) -> None:
 
 def test_ready_is_503_until_knowledge_is_loaded(tmp_path: Path) -> None:
     store = EmbeddedGraphStore(tmp_path / "empty.lbdb")
-    with TestClient(create_app(Settings(load_demo_on_start=False), graph=store)) as c:
+    with TestClient(create_app(Settings(load_demo_on_start=False), graph=store, with_chat=False)) as c:
         r = c.get("/ready")
         assert r.status_code == 503 and r.json()["status"] == "not_loaded"
         assert c.get("/health").status_code == 200

@@ -1,0 +1,253 @@
+"""Tools for products, orders, reminders and stock. Ownership and roles are checked here, in code."""
+
+from __future__ import annotations
+
+import math
+import re
+from datetime import timedelta
+
+from pydantic import BaseModel, Field
+
+from assistant.safety import excluded
+from assistant.tools.base import ToolContext, ToolDenied, ToolResult, tool
+from assistant.types import Citation, ProductCard
+from commerce.depletion import Purchase, estimate
+from graph.views import ProductMatch, ProfileQuery
+from skinsage.errors import NotFound
+
+_NO_ORDER = ("I couldn't find an order with that number for those contact details. Please check the order "
+             "number and the email or phone you ordered with.")
+
+
+def _reason(m: ProductMatch) -> str:
+    for p in m.paths:
+        if len(p.nodes) == 3:
+            return f"contains {p.nodes[1].name}, which helps with {p.nodes[2].name.lower()}"
+    return "suits your skin type" if m.paths else "a good fit for your profile"
+
+
+class RecommendArgs(BaseModel):
+    concerns: list[str] = Field(default=[], max_length=5, description="skin concerns in the customer's words")
+    skin_type: str | None = Field(default=None, max_length=40)
+    category: str | None = Field(default=None, max_length=40, description="serum, cleanser, moisturiser, sunscreen ...")
+    max_price: float | None = Field(default=None, gt=0, le=10000)
+    ingredient: str | None = Field(default=None, max_length=100, description="an ingredient the product should contain")
+    limit: int = Field(default=3, ge=1, le=6)
+
+
+@tool("recommend_products", RecommendArgs)
+def recommend_products(ctx: ToolContext, args: RecommendArgs) -> ToolResult:
+    """Products for this customer's skin type and concerns, never containing what they avoid or, when
+    pregnant or breastfeeding, anything flagged for pregnancy. Each comes with the reason from the graph."""
+    p = ctx.profile
+    concerns = [m.id for text in args.concerns for m in ctx.graph.resolve(text, kinds=("concern",), limit=1)]
+    concerns = list(dict.fromkeys(concerns or p.concerns))
+    skin = args.skin_type and next(iter(ctx.graph.resolve(args.skin_type, kinds=("skin_type",), limit=1)), None)
+    skin_type = skin.id if skin else p.skin_type
+    contains = []
+    if args.ingredient:
+        hit = ctx.graph.resolve(args.ingredient, kinds=("ingredient",), limit=1)
+        if not hit:
+            raise NotFound(f"I don't know an ingredient called {args.ingredient!r}")
+        contains = [hit[0].id]
+    query = ProfileQuery(skin_type=skin_type, concerns=concerns, avoid=p.avoid, contains=contains,
+                         pregnant_or_breastfeeding=p.pregnant_or_breastfeeding, max_price=args.max_price,
+                         category=args.category, limit=args.limit * 4 + 4)
+    matches = ctx.graph.products_for_profile(query)
+    relaxed = False
+    if not matches and concerns and args.category:
+        # nothing of that kind targets the concern: the best of the kind for the skin type is still useful
+        matches = ctx.graph.products_for_profile(query.model_copy(update={"concerns": []}))
+        relaxed = bool(matches)
+    kept, removed = safe_only(ctx, matches)
+    kept = _diverse(kept, args.limit) if not args.category else kept[:args.limit]
+    cards = [ProductCard(sku=m.sku, name=m.name, price=m.price, currency=ctx.currency, url=m.url, image=m.image,
+                         reason=_reason(m)) for m in kept]
+    cites = [Citation(kind="graph", label=m.paths[0].text, ref=f"product:{m.sku}") for m in kept if m.paths]
+    return ToolResult(
+        data={"skin_type": skin_type, "concerns": concerns, "category": args.category, "max_price": args.max_price,
+              "products": [{"sku": c.sku, "name": c.name, "price": c.price, "reason": c.reason} for c in cards],
+              "excluded_after_check": [m.sku for m in removed], "avoid": p.avoid,
+              "pregnancy_filter": p.pregnant_or_breastfeeding, "relaxed_concerns": relaxed},
+        citations=cites, products=cards, summary=f"{len(cards)} products for {skin_type or 'any'} skin, {concerns}")
+
+
+def _diverse(matches: list[ProductMatch], limit: int) -> list[ProductMatch]:
+    """Best match per category first (a serum, a moisturiser, an SPF), then the rest by score."""
+    firsts, rest, seen = [], [], set()
+    for m in matches:
+        (rest if m.category in seen else firsts).append(m)
+        seen.add(m.category)
+    return (firsts + rest)[:limit]
+
+
+def safe_only(ctx: ToolContext, matches: list[ProductMatch]) -> tuple[list[ProductMatch], list[ProductMatch]]:
+    """Defence in depth: whatever proposed these products, check every ingredient again in code."""
+    p = ctx.profile
+    flags = ctx.graph.ingredient_safety([m.sku for m in matches])
+    kept, removed = [], []
+    for m in matches:
+        ings = flags.get(m.sku, {})
+        unsafe = {i for i, rating in ings.items() if rating in ("avoid", "caution")}
+        why = excluded(m.sku, list(ings), set(p.avoid), unsafe, p.pregnant_or_breastfeeding)
+        (removed if why else kept).append(m)
+    return kept, removed
+
+
+def _digits(s: str | None) -> str:
+    return re.sub(r"\D", "", s or "")[-9:]
+
+
+class OrderArgs(BaseModel):
+    order_id: str | None = Field(default=None, max_length=40, description="order number, e.g. SS-100245")
+    email: str | None = Field(default=None, max_length=200, description="for guests: the email used to order")
+    phone: str | None = Field(default=None, max_length=40, description="for guests: the phone used to order")
+
+
+@tool("lookup_order", OrderArgs)
+def lookup_order(ctx: ToolContext, args: OrderArgs) -> ToolResult:
+    """Order status, items and tracking, for the verified customer who owns it (or a guest who gives the
+    order number with the email or phone it was placed with)."""
+    me = ctx.verified_customer
+    if args.order_id is None:
+        if me is None:
+            raise ToolDenied("Please give me your order number and the email or phone you ordered with.")
+        orders = ctx.graph.customer(me, order_limit=3).orders
+        if not orders:
+            raise NotFound("I can't see any orders on your account yet.")
+        view_order = orders[0]
+    else:
+        oid = args.order_id.strip().upper()
+        oid = oid if oid.startswith("SS-") else f"SS-{oid.removeprefix('SS').lstrip('-# ')}"
+        try:
+            view = ctx.graph.order(oid)
+        except NotFound:
+            raise NotFound(_NO_ORDER) from None
+        owner_ok = me is not None and view.order.customer_id == me
+        guest_ok = (args.email and view.customer_email and args.email.strip().lower() == view.customer_email.lower()) or (
+            args.phone and view.customer_phone and _digits(args.phone) == _digits(view.customer_phone))
+        if not (owner_ok or guest_ok):
+            # same words as "no such order": an unverified caller learns nothing about other people's orders
+            raise ToolDenied(_NO_ORDER)
+        view_order = view.order
+    names = {line.sku: ctx.graph.product(line.sku).product.name for line in view_order.lines}
+    data = {"order_id": view_order.id, "status": view_order.status, "placed_at": view_order.placed_at.isoformat(),
+            "carrier": view_order.carrier, "tracking": view_order.tracking, "total": view_order.total,
+            "items": [{"name": names[line.sku], "quantity": line.quantity} for line in view_order.lines]}
+    return ToolResult(data=data, citations=[Citation(kind="order", label=f"Order {view_order.id}", ref=view_order.id)],
+                      summary=f"order {view_order.id}: {view_order.status}")
+
+
+class ReminderArgs(BaseModel):
+    product: str | None = Field(default=None, max_length=200, description="the product to restock, by name or SKU")
+    days_before: int | None = Field(default=None, ge=0, le=60)
+
+
+def _product_for(ctx: ToolContext, text: str | None, me: str) -> str:
+    if text:
+        hits = ctx.graph.find_products(text, limit=1)
+        if hits:
+            return hits[0].id
+    orders = ctx.graph.customer(me, order_limit=20).orders
+    bought = [line.sku for o in orders if o.status not in ("cancelled", "returned") for line in o.lines]
+    wanted = (text or "").lower()
+    for sku in bought:   # "my serum": the most recent purchase of that kind
+        prod = ctx.graph.product(sku).product
+        if not wanted or prod.category in wanted or wanted.rstrip("s") in prod.name.lower():
+            return sku
+    raise NotFound("Which product should I remind you about?")
+
+
+@tool("set_reminder", ReminderArgs)
+def set_reminder(ctx: ToolContext, args: ReminderArgs) -> ToolResult:
+    """Remind the customer before a product runs out, from its size, dose and their own repurchase rhythm."""
+    me = ctx.verified_customer
+    if me is None:
+        raise ToolDenied("I can set restock reminders once you're signed in or have linked this chat to your account.")
+    sku = _product_for(ctx, args.product, me)
+    prod = ctx.graph.product(sku).product
+    orders = ctx.graph.customer(me, order_limit=100).orders
+    buys = [Purchase(o.placed_at, line.quantity) for o in orders if o.status not in ("cancelled", "returned")
+            for line in o.lines if line.sku == sku]
+    dep = estimate(buys or [Purchase(ctx.today)], prod.days_per_pack)
+    before = ctx.reminder_days_before if args.days_before is None else args.days_before
+    due = max(ctx.today, dep.reminder_day(before))
+    r = ctx.reminders.upsert(me, sku, prod.name, due, dep.runs_out)
+    return ToolResult(
+        data={"reminder_id": r.id, "product": prod.name, "due": due.isoformat(), "runs_out": dep.runs_out.isoformat(),
+              "days_per_pack": dep.days_per_pack, "label_days": round(dep.days_per_pack_label, 1),
+              "cycles_observed": dep.cycles_observed, "bought_before": bool(buys)},
+        citations=[Citation(kind="graph", label=f"Product:{sku} size {prod.size.amount:g}{prod.size.unit}, "
+                            f"{prod.dose_per_use.amount:g}{prod.dose_per_use.unit} x {prod.uses_per_day:g}/day")],
+        summary=f"reminder {r.id} for {sku} on {due}")
+
+
+class NoArgs(BaseModel):
+    pass
+
+
+@tool("list_reminders", NoArgs)
+def list_reminders(ctx: ToolContext, args: NoArgs) -> ToolResult:
+    """The customer's active restock reminders."""
+    me = ctx.verified_customer
+    if me is None:
+        raise ToolDenied("I can show reminders once you're signed in or have linked this chat to your account.")
+    items = [{"id": r.id, "product": r.product_name, "due": r.due.isoformat()} for r in ctx.reminders.active(me)]
+    return ToolResult(data={"reminders": items}, summary=f"{len(items)} active reminders")
+
+
+class CancelArgs(BaseModel):
+    reminder: str | None = Field(default=None, max_length=200, description="reminder id or product name")
+
+
+@tool("cancel_reminder", CancelArgs)
+def cancel_reminder(ctx: ToolContext, args: CancelArgs) -> ToolResult:
+    """Cancel a restock reminder by its id or product."""
+    me = ctx.verified_customer
+    if me is None:
+        raise ToolDenied("I can manage reminders once you're signed in or have linked this chat to your account.")
+    active = ctx.reminders.active(me)
+    text = (args.reminder or "").lower()
+    target = next((r for r in active if r.id == text or (text and (text in r.product_name.lower()
+                   or any(w in r.product_name.lower() for w in text.split() if len(w) > 3)))), None)
+    if target is None and len(active) == 1 and not text:
+        target = active[0]
+    if target is None:
+        raise NotFound("I couldn't find that reminder." if active else "You have no active reminders.")
+    ctx.reminders.cancel(me, target.id)
+    return ToolResult(data={"cancelled": target.product_name}, summary=f"cancelled {target.id}")
+
+
+class StockArgs(BaseModel):
+    product: str = Field(min_length=1, max_length=200)
+    service_level: float = Field(default=0.95, gt=0.5, lt=0.999)
+
+
+@tool("stock_forecast", StockArgs, staff_only=True)
+def stock_forecast(ctx: ToolContext, args: StockArgs) -> ToolResult:
+    """Staff only: days of cover, average demand and reorder point for a product, from its sales history."""
+    hits = ctx.graph.find_products(args.product, limit=1)
+    if not hits:
+        raise NotFound(f"no product matches {args.product!r}")
+    prod = ctx.graph.product(hits[0].id).product
+    window = 90
+    sales = ctx.graph.product_sales(prod.sku, ctx.today - timedelta(days=window))
+    daily = [0] * window
+    for day, qty in sales:
+        idx = (day - (ctx.today - timedelta(days=window))).days
+        if 0 <= idx < window:
+            daily[idx] += qty
+    mean = sum(daily) / window
+    sd = math.sqrt(sum((x - mean) ** 2 for x in daily) / max(window - 1, 1))
+    z = {0.9: 1.28, 0.95: 1.645, 0.98: 2.05, 0.99: 2.33}.get(round(args.service_level, 2), 1.645)
+    lead = prod.lead_time_days
+    safety = z * sd * math.sqrt(lead)
+    reorder_point = mean * lead + safety
+    cover = prod.stock_on_hand / mean if mean > 0 else None
+    data = {"sku": prod.sku, "name": prod.name, "stock_on_hand": prod.stock_on_hand,
+            "avg_daily_demand": round(mean, 2), "days_of_cover": round(cover, 1) if cover is not None else None,
+            "lead_time_days": lead, "reorder_point": math.ceil(reorder_point), "safety_stock": math.ceil(safety),
+            "reorder_now": prod.stock_on_hand <= reorder_point, "method": f"{window}-day mean demand",
+            "window_days": window}
+    return ToolResult(data=data, citations=[Citation(kind="graph", label=f"Product:{prod.sku} sales, last {window} days")],
+                      summary=f"{prod.sku}: {data['days_of_cover']} days of cover")

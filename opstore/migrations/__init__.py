@@ -1,0 +1,1 @@
+"""Alembic migrations of the operational store (a package, so installs carry them)."""

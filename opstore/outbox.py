@@ -1,0 +1,159 @@
+"""The durable outbox: every outbound message is a row first, sent later, retried with backoff.
+
+A row is claimed before it is sent (status `sending`, with a lease and a claim token), so concurrent
+workers never send the same row; a worker that dies mid-send leaves a lapsed lease and the row is
+claimed again. Sending is at-least-once only in that one window (provider accepted, worker died
+before `mark_sent`); everywhere else a row is sent exactly once.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from opstore import domain
+from opstore.context import StoreContext
+from opstore.models import OutboxRow
+from opstore.ports import OutboundSender, UnitOfWork
+from opstore.schemas import DeliveryReport, OutboxItem, StoreEvent
+
+log = logging.getLogger("skinsage.opstore.outbox")
+
+#: Provider delivery statuses (Twilio's callback vocabulary) -> our outbound message status.
+_DELIVERY = {"queued": "queued", "accepted": "queued", "sending": "queued", "sent": "sent",
+             "delivered": "delivered", "read": "read", "failed": "failed", "undelivered": "failed"}
+_RANK = {"queued": 0, "sent": 1, "delivered": 2, "read": 3, "failed": 4}
+
+
+def new_outbox_row(channel: str, recipient: str, payload: dict[str, Any], dedupe_key: str, now: datetime, *,
+                   message_id: str | None = None, not_before: datetime | None = None,
+                   ignore_opt_out: bool = False) -> OutboxRow:
+    return OutboxRow(id=domain.new_id(), channel=channel, recipient=recipient, payload=payload,
+                     dedupe_key=dedupe_key, message_id=message_id, status="pending", attempts=0,
+                     next_attempt_at=not_before or now, ignore_opt_out=ignore_opt_out,
+                     created_at=now, updated_at=now)
+
+
+def _advance_message(uow: UnitOfWork, message_id: str | None, status: str, error: str | None,
+                     now: datetime) -> None:
+    """Outbound message status only moves forward (a late 'sent' never undoes 'delivered')."""
+    if message_id:
+        behind = tuple(k for k, rank in _RANK.items() if rank < _RANK[status])
+        uow.messages.advance(message_id, behind, {"status": status, "updated_at": now,
+                                                  **({"error": error} if status == "failed" else {})})
+
+
+class OutboxService:
+    def __init__(self, ctx: StoreContext) -> None:
+        self.ctx = ctx
+
+    def enqueue(self, channel: str, recipient: str, payload: dict[str, Any], *, dedupe_key: str,
+                message_id: str | None = None, not_before: datetime | None = None,
+                ignore_opt_out: bool = False) -> OutboxItem:
+        """Idempotent on `dedupe_key`: enqueueing the same key again returns the existing row."""
+        def run() -> OutboxItem:
+            with self.ctx.uow() as uow:
+                row = uow.outbox.by_dedupe_key(dedupe_key)
+                if row is None:
+                    row = new_outbox_row(channel, recipient, payload, dedupe_key, self.ctx.now(),
+                                         message_id=message_id, not_before=not_before,
+                                         ignore_opt_out=ignore_opt_out)
+                    uow.add(row)
+                    uow.commit()
+                return OutboxItem.model_validate(row)
+
+        return self.ctx.retrying(run)
+
+    def claim_due(self, limit: int = 50, worker_id: str = "worker", *,
+                  only: Sequence[str] | None = None) -> list[OutboxItem]:
+        """Claim due rows for sending (`only`: just these ids, e.g. the reply a request just made)."""
+        token = domain.new_id()
+        with self.ctx.uow() as uow:
+            rows = uow.outbox.claim_due(limit, worker_id, token, self.ctx.now(), self.ctx.config.processing_lease_s,
+                                        only)
+            items = [OutboxItem.model_validate(r) for r in rows]
+            uow.commit()
+        return items
+
+    def mark_sent(self, item: OutboxItem, provider_id: str) -> bool:
+        """False if the claim was lost (lease lapsed and another worker took the row)."""
+        return self._finish(item, {"status": "sent", "provider_id": provider_id, "last_error": None},
+                            "sent", None)
+
+    def mark_failed(self, item: OutboxItem, error: str) -> str:
+        """Schedules a retry with exponential backoff; after max attempts the row is dead. Returns the
+        new status (`failed` = will retry, `dead`)."""
+        cfg = self.ctx.config
+        if item.attempts >= cfg.outbox_max_attempts:
+            self._finish(item, {"status": "dead", "last_error": error}, "failed", error)
+            log.warning("outbox %s dead after %d attempts: %s", item.id, item.attempts, error)
+            return "dead"
+        wait = domain.backoff(item.attempts, cfg.outbox_backoff_base_s, cfg.outbox_backoff_max_s)
+        self._finish(item, {"status": "failed", "last_error": error, "next_attempt_at": self.ctx.now() + wait},
+                     None, None)
+        return "failed"
+
+    def mark_suppressed(self, item: OutboxItem, reason: str) -> bool:
+        return self._finish(item, {"status": "suppressed", "last_error": reason}, "failed", reason)
+
+    def _finish(self, item: OutboxItem, values: dict[str, Any], message_status: str | None,
+                error: str | None) -> bool:
+        now = self.ctx.now()
+        with self.ctx.uow() as uow:
+            if not uow.outbox.finish(item.id, item.claim_token or "", {**values, "updated_at": now,
+                                                                       "lease_until": None}):
+                return False
+            if message_status:
+                _advance_message(uow, item.message_id, message_status, error, now)
+            uow.commit()
+        return True
+
+    def deliver_due(self, sender: OutboundSender, *, limit: int = 50, worker_id: str = "worker",
+                    only: Sequence[str] | None = None) -> DeliveryReport:
+        """Claim due rows and send them through `sender`, honouring opt-outs at send time. A channel
+        may pass `only=[processed.outbox_id]` to send its reply at once instead of waiting for a worker."""
+        report = DeliveryReport()
+        items = self.claim_due(limit, worker_id, only=only)
+        if not items:
+            return report
+        with self.ctx.uow() as uow:
+            stopped = uow.identities.opted_out_among({(i.channel, i.recipient) for i in items})
+        for item in items:
+            report.claimed += 1
+            if not item.ignore_opt_out and (item.channel, item.recipient) in stopped:
+                report.suppressed += self.mark_suppressed(item, "recipient opted out")
+                continue
+            try:
+                provider_id = sender.send(item.channel, item.recipient, item.payload)
+            except Exception as e:  # noqa: BLE001 - any sender failure is retryable; the row keeps why
+                status = self.mark_failed(item, f"{type(e).__name__}: {e}")
+                report.dead += status == "dead"
+                report.failed += status == "failed"
+                continue
+            report.sent += self.mark_sent(item, provider_id)
+        return report
+
+    def update_delivery(self, provider_id: str, status: str, *, channel: str | None = None,
+                        error: str | None = None) -> int:
+        """A provider status callback (Twilio MessageStatus). Returns how many messages it touched."""
+        ours = _DELIVERY.get(status.lower())
+        if ours is None:
+            return 0
+        now, touched = self.ctx.now(), 0
+        with self.ctx.uow() as uow:
+            for row in uow.outbox.by_provider_id(provider_id, channel):
+                _advance_message(uow, row.message_id, ours, error, now)
+                touched += 1
+            uow.commit()
+        if touched:
+            self.ctx.events.publish(StoreEvent(kind="delivery", detail={"provider_id": provider_id, "status": ours}))
+        return touched
+
+    def get(self, outbox_id: str) -> OutboxItem | None:
+        with self.ctx.uow() as uow:
+            row = uow.outbox.get(outbox_id)
+            return OutboxItem.model_validate(row) if row else None
+
+

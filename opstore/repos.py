@@ -1,0 +1,235 @@
+"""The SQLAlchemy repositories: every query of the operational store lives here.
+
+Claims are single conditional UPDATEs, so of two workers racing for one row exactly one sees
+`rowcount == 1`. On PostgreSQL the outbox claim first selects its batch `FOR UPDATE SKIP LOCKED`
+(workers take disjoint batches without waiting on each other) and the inbound claim locks the
+conversation row; SQLite runs every transaction `BEGIN IMMEDIATE` (see `opstore.db`), which already
+serialises writers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import ColumnElement, Integer, and_, bindparam, exists, or_, select, tuple_, update
+from sqlalchemy.orm import Session, aliased
+
+from opstore.models import (
+    ChannelIdentity,
+    Consent,
+    Conversation,
+    Handoff,
+    LinkCode,
+    Message,
+    MessageMedia,
+    OptOut,
+    OutboxRow,
+    UTCDateTime,
+)
+
+_OTHER = aliased(Message)  # "another message of the same conversation" in the in-flight check
+
+
+def _claimable(in_line: bool = True) -> ColumnElement[bool]:
+    """Due for (re)processing, and first in its conversation's line: no other message of the
+    conversation is in flight, and none that came earlier is still unanswered. So replies keep the
+    order of the questions, and slot memory is never updated by two turns at once. Built once with
+    bind parameters (`now`, `stale`, `max_attempts`): the claim runs per message, hot."""
+    now, stale = bindparam("now", type_=UTCDateTime()), bindparam("stale", type_=UTCDateTime())
+    max_attempts = bindparam("max_attempts", type_=Integer())
+    due = or_(Message.status == "received",
+              and_(Message.status == "processing", Message.claimed_at < stale),
+              and_(Message.status == "failed", Message.attempts < max_attempts, Message.next_attempt_at <= now))
+    o = _OTHER
+    earlier = or_(o.created_at < Message.created_at, and_(o.created_at == Message.created_at, o.id < Message.id))
+    unfinished = or_(o.status.in_(("received", "processing")), and_(o.status == "failed", o.attempts < max_attempts))
+    ahead = exists().where(o.conversation_id == Message.conversation_id, o.direction == "in", o.id != Message.id,
+                           or_(and_(o.status == "processing", o.claimed_at >= stale), and_(earlier, unfinished)))
+    return and_(Message.direction == "in", due, ~ahead) if in_line else and_(Message.direction == "in", due)
+
+
+def _claim_params(now: datetime, lease_s: float, max_attempts: int) -> dict[str, Any]:
+    return {"now": now, "stale": now - timedelta(seconds=lease_s), "max_attempts": max_attempts}
+
+
+_PENDING = (select(Message.id).where(_claimable()).order_by(Message.created_at, Message.id)
+            .limit(bindparam("limit", type_=Integer())))
+_CLAIM, _CLAIM_OUT_OF_LINE = (
+    update(Message).where(Message.id == bindparam("message_id"), _claimable(in_line))
+    .values(status="processing", claim_token=bindparam("token"), claimed_at=bindparam("now"),
+            attempts=Message.attempts + 1, updated_at=bindparam("now")).returning(Message)
+    for in_line in (True, False))
+
+
+def _rows(result: Any) -> int:
+    return int(result.rowcount or 0)
+
+
+class SqlConversations:
+    def __init__(self, s: Session) -> None:
+        self.s = s
+
+    def get(self, conversation_id: str, *, lock: bool = False) -> Conversation | None:
+        q = select(Conversation).where(Conversation.id == conversation_id)
+        return self.s.scalar(q.with_for_update() if lock else q)
+
+    def open_for(self, channel: str, channel_user_id: str) -> Conversation | None:
+        return self.s.scalar(select(Conversation).where(
+            Conversation.channel == channel, Conversation.channel_user_id == channel_user_id,
+            Conversation.status != "closed"))
+
+    def of_customer(self, customer_id: str) -> Sequence[Conversation]:
+        return self.s.scalars(select(Conversation).where(Conversation.customer_id == customer_id)).all()
+
+    def waiting(self, limit: int) -> Sequence[Conversation]:
+        return self.s.scalars(select(Conversation).where(Conversation.status == "waiting_human")
+                              .order_by(Conversation.updated_at).limit(limit)).all()
+
+    def open_handoff(self, conversation_id: str) -> Handoff | None:
+        return self.s.scalar(select(Handoff).where(Handoff.conversation_id == conversation_id,
+                                                   Handoff.resolved_at.is_(None))
+                             .order_by(Handoff.opened_at.desc()).limit(1))
+
+    def set_owner(self, conversation_id: str, from_status: tuple[str, ...], status: str,
+                  agent: str | None, now: datetime) -> bool:
+        return _rows(self.s.execute(update(Conversation).where(
+            Conversation.id == conversation_id, Conversation.status.in_(from_status))
+            .values(status=status, assigned_agent=agent, updated_at=now))) == 1
+
+
+class SqlMessages:
+    def __init__(self, s: Session) -> None:
+        self.s = s
+        self._postgres = s.get_bind().dialect.name == "postgresql"
+
+    def get(self, message_id: str) -> Message | None:
+        return self.s.get(Message, message_id)
+
+    def by_provider_id(self, channel: str, provider_message_id: str) -> Message | None:
+        return self.s.scalar(select(Message).where(Message.channel == channel,
+                                                   Message.provider_message_id == provider_message_id))
+
+    def history(self, conversation_id: str, customer_id: str | None, limit: int,
+                before: Message) -> Sequence[Message]:
+        scope = Message.conversation_id == conversation_id
+        if customer_id:
+            scope = or_(scope, Message.conversation_id.in_(
+                select(Conversation.id).where(Conversation.customer_id == customer_id)))
+        rows = self.s.scalars(select(Message).where(scope, Message.id != before.id,
+                                                    Message.created_at <= before.created_at)
+                              .order_by(Message.created_at.desc(), Message.id.desc()).limit(limit)).all()
+        return list(reversed(rows))
+
+    def transcript(self, conversation_id: str, limit: int) -> Sequence[Message]:
+        return self.s.scalars(select(Message).where(Message.conversation_id == conversation_id)
+                              .order_by(Message.created_at, Message.id).limit(limit)).all()
+
+    def media(self, message_id: str) -> Sequence[MessageMedia]:
+        return self.s.scalars(select(MessageMedia).where(MessageMedia.message_id == message_id)
+                              .order_by(MessageMedia.position)).all()
+
+    def pending_inbound(self, now: datetime, lease_s: float, max_attempts: int, limit: int) -> list[str]:
+        return list(self.s.scalars(_PENDING, _claim_params(now, lease_s, max_attempts) | {"limit": limit}))
+
+    def claim_inbound(self, message_id: str, token: str, now: datetime, lease_s: float,
+                      max_attempts: int, *, in_line: bool = True) -> tuple[Conversation, Message] | None:
+        conv_q = select(Conversation).where(Conversation.id == select(Message.conversation_id).where(
+            Message.id == message_id).scalar_subquery())
+        # PostgreSQL: lock the conversation, so two claims in one conversation are serial (SQLite's
+        # BEGIN IMMEDIATE already is) and the first-in-line check below sees the other's outcome.
+        conv = self.s.scalar(conv_q.with_for_update() if self._postgres else conv_q)
+        if conv is None:
+            return None
+        params = _claim_params(now, lease_s, max_attempts) | {"message_id": message_id, "token": token}
+        msg = self.s.scalar(_CLAIM if in_line else _CLAIM_OUT_OF_LINE, params,
+                            execution_options={"synchronize_session": False})
+        return (conv, msg) if msg is not None else None
+
+    def advance(self, message_id: str, from_status: tuple[str, ...], values: dict[str, Any]) -> bool:
+        return _rows(self.s.execute(update(Message).where(Message.id == message_id, Message.status.in_(from_status))
+                                    .values(**values).execution_options(synchronize_session=False))) == 1
+
+    def finish_inbound(self, message_id: str, token: str, values: dict[str, Any]) -> bool:
+        return _rows(self.s.execute(update(Message).where(
+            Message.id == message_id, Message.status == "processing", Message.claim_token == token)
+            .values(**values).execution_options(synchronize_session=False))) == 1
+
+
+class SqlIdentities:
+    def __init__(self, s: Session) -> None:
+        self.s = s
+
+    def get(self, channel: str, external_id: str) -> ChannelIdentity | None:
+        return self.s.scalar(select(ChannelIdentity).where(ChannelIdentity.channel == channel,
+                                                           ChannelIdentity.external_id == external_id))
+
+    def redeem_code(self, code_hash: str, now: datetime, channel: str, external_id: str) -> LinkCode | None:
+        res = self.s.execute(update(LinkCode).where(
+            LinkCode.code_hash == code_hash, LinkCode.used_at.is_(None), LinkCode.expires_at > now)
+            .values(used_at=now, used_channel=channel, used_external_id=external_id)
+            .execution_options(synchronize_session=False))
+        if _rows(res) != 1:
+            return None
+        return self.s.scalar(select(LinkCode).where(LinkCode.code_hash == code_hash))
+
+    def opt_out(self, channel: str, external_id: str) -> OptOut | None:
+        return self.s.scalar(select(OptOut).where(OptOut.channel == channel, OptOut.external_id == external_id))
+
+    def opted_out_among(self, pairs: set[tuple[str, str]]) -> set[tuple[str, str]]:
+        if not pairs:
+            return set()
+        rows = self.s.execute(select(OptOut.channel, OptOut.external_id).where(
+            OptOut.opted_out, tuple_(OptOut.channel, OptOut.external_id).in_(sorted(pairs))))
+        return {(c, e) for c, e in rows}
+
+    def latest_consent(self, kind: str, customer_id: str | None, channel: str | None,
+                       external_id: str | None) -> bool | None:
+        subject = [Consent.customer_id == customer_id] if customer_id else []
+        if channel and external_id:
+            subject.append(and_(Consent.channel == channel, Consent.external_id == external_id))
+        if not subject:
+            return None
+        return self.s.scalar(select(Consent.granted).where(Consent.kind == kind, or_(*subject))
+                             .order_by(Consent.at.desc(), Consent.id.desc()).limit(1))
+
+
+class SqlOutbox:
+    def __init__(self, s: Session) -> None:
+        self.s = s
+
+    def by_dedupe_key(self, key: str) -> OutboxRow | None:
+        return self.s.scalar(select(OutboxRow).where(OutboxRow.dedupe_key == key))
+
+    def get(self, outbox_id: str) -> OutboxRow | None:
+        return self.s.get(OutboxRow, outbox_id)
+
+    def by_provider_id(self, provider_id: str, channel: str | None) -> Sequence[OutboxRow]:
+        q = select(OutboxRow).where(OutboxRow.provider_id == provider_id)
+        return self.s.scalars(q.where(OutboxRow.channel == channel) if channel else q).all()
+
+    def claim_due(self, limit: int, worker_id: str, token: str, now: datetime, lease_s: float,
+                  only: Sequence[str] | None = None) -> Sequence[OutboxRow]:
+        due = or_(and_(OutboxRow.status.in_(("pending", "failed")), OutboxRow.next_attempt_at <= now),
+                  and_(OutboxRow.status == "sending", OutboxRow.lease_until < now))
+        if only is not None:
+            due = and_(OutboxRow.id.in_(only), due)
+        batch = select(OutboxRow.id).where(due).order_by(OutboxRow.next_attempt_at).limit(limit)
+        if self.s.get_bind().dialect.name == "postgresql":
+            ids: Any = list(self.s.scalars(batch.with_for_update(skip_locked=True)))
+            if not ids:
+                return []
+        else:
+            ids = batch.scalar_subquery()
+        self.s.execute(update(OutboxRow).where(OutboxRow.id.in_(ids), due).values(
+            status="sending", claim_token=token, claimed_by=worker_id, attempts=OutboxRow.attempts + 1,
+            lease_until=now + timedelta(seconds=lease_s), updated_at=now)
+            .execution_options(synchronize_session=False))
+        return self.s.scalars(select(OutboxRow).where(OutboxRow.claim_token == token)
+                              .order_by(OutboxRow.next_attempt_at)).all()
+
+    def finish(self, outbox_id: str, token: str, values: dict[str, Any]) -> bool:
+        return _rows(self.s.execute(update(OutboxRow).where(
+            OutboxRow.id == outbox_id, OutboxRow.status == "sending", OutboxRow.claim_token == token)
+            .values(**values).execution_options(synchronize_session=False))) == 1

@@ -1,0 +1,121 @@
+"""The message pipeline's use cases: receive (persist before anything else), process (answer exactly
+once), and recovery (find everything acknowledged but not yet answered).
+
+`StoreService` is the one object channels, the console and the worker hold; outbox, identity,
+compliance and handoff use cases hang off it as `store.outbox`, `store.identity`, ...
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from assistant.types import ConversationEngine, InboundMessage
+from opstore import domain
+from opstore.answer import AnsweringService
+from opstore.compliance import ComplianceService
+from opstore.context import StoreConfig, StoreContext
+from opstore.events import EventBus
+from opstore.handoff import HandoffService
+from opstore.identity import IdentityService, attach_identity
+from opstore.models import Conversation, Message, MessageMedia
+from opstore.outbox import OutboxService
+from opstore.ports import CustomerDirectory
+from opstore.schemas import Processed, Received, StoreEvent
+
+if TYPE_CHECKING:
+    from opstore.sql import SqlDatabase
+
+
+class StoreService:
+    def __init__(self, ctx: StoreContext, directory: CustomerDirectory | None = None, *,
+                 database: SqlDatabase | None = None) -> None:
+        self.ctx = ctx
+        self.database = database  # owned: closed by close()
+        self.events: EventBus = ctx.events
+        self.outbox = OutboxService(ctx)
+        self.identity = IdentityService(ctx, directory)
+        self.compliance = ComplianceService(ctx)
+        self.handoffs = HandoffService(ctx)
+        self.answering = AnsweringService(ctx)
+
+    @property
+    def config(self) -> StoreConfig:
+        return self.ctx.config
+
+    @property
+    def backend(self) -> str:
+        return self.database.backend if self.database else "custom"
+
+    def close(self) -> None:
+        if self.database is not None:
+            self.database.dispose()
+
+    # -- receive ---------------------------------------------------------------------------------
+
+    def receive(self, inbound: InboundMessage) -> Received:
+        """Persist an inbound message before anything else happens to it. A provider retry (same
+        channel and provider message id) returns `duplicate=True` and writes nothing."""
+        customer_id = self.identity.customer_for_proof(inbound.verified_identity) if inbound.verified_identity else None
+        got = self.ctx.retrying(lambda: self._receive(inbound, customer_id))
+        if not got.duplicate:
+            self.events.publish(StoreEvent(kind="inbound", conversation_id=got.conversation_id,
+                                           message_id=got.message_id))
+        return got
+
+    def _receive(self, inbound: InboundMessage, proven_customer: str | None) -> Received:
+        now = self.ctx.now()
+        with self.ctx.uow() as uow:
+            if inbound.provider_message_id:
+                dup = uow.messages.by_provider_id(inbound.channel, inbound.provider_message_id)
+                if dup is not None:
+                    return Received(message_id=dup.id, conversation_id=dup.conversation_id, duplicate=True)
+            ident = attach_identity(uow, inbound.channel, inbound.channel_user_id, now, customer_id=proven_customer,
+                                    display_name=inbound.display_name, source=f"{inbound.channel}:proof")
+            customer_id = ident.customer_id if ident.verified else None
+            conv = uow.conversations.open_for(inbound.channel, inbound.channel_user_id)
+            if conv is None:
+                conv = Conversation(id=domain.new_id(), channel=inbound.channel, channel_user_id=inbound.channel_user_id,
+                                    status="bot", state={}, created_at=now, updated_at=now)
+                uow.add(conv)
+            conv.customer_id, conv.last_inbound_at, conv.updated_at = customer_id, now, now
+            msg = Message(id=domain.new_id(), conversation_id=conv.id, direction="in", channel=inbound.channel,
+                          provider_message_id=inbound.provider_message_id, author="customer", text=inbound.text,
+                          payload=_inbound_payload(inbound), status="received", attempts=0,
+                          created_at=now, updated_at=now)
+            uow.add(msg)
+            for i, m in enumerate(inbound.media):
+                uow.add(MessageMedia(id=domain.new_id(), message_id=msg.id, position=i, content_type=m.content_type,
+                                     url=m.url, filename=m.filename, data=m.data))
+            uow.commit()
+            return Received(message_id=msg.id, conversation_id=conv.id, customer_id=customer_id)
+
+    def last_inbound_at(self, channel: str, channel_user_id: str) -> datetime | None:
+        """When this person last wrote on this channel (WhatsApp's 24-hour customer-service window)."""
+        with self.ctx.uow() as uow:
+            conv = uow.conversations.open_for(channel, channel_user_id)
+            return conv.last_inbound_at if conv is not None else None
+
+    # -- process ---------------------------------------------------------------------------------
+
+    def pending_inbound(self, limit: int = 100) -> list[str]:
+        """Inbound messages to (re)process, oldest first: received, failed and due for a retry, or
+        stuck in processing past the lease (their worker died)."""
+        cfg = self.config
+        with self.ctx.uow() as uow:
+            return uow.messages.pending_inbound(self.ctx.now(), cfg.processing_lease_s, cfg.inbound_max_attempts, limit)
+
+    def process(self, message_id: str, engine: ConversationEngine) -> Processed:
+        """Answer one inbound message exactly once with the engine, or route it to the person who owns
+        the conversation (the bot stays silent). Engine errors leave it `failed`, retried later."""
+        return self.answering.process(message_id, engine)
+
+    def respond(self, message_id: str, text: str | None, *, ignore_opt_out: bool = False) -> Processed:
+        """Settle a message the channel handled itself (STOP, HELP, `/start CODE`), replying `text`."""
+        return self.answering.respond(message_id, text, ignore_opt_out=ignore_opt_out)
+
+
+def _inbound_payload(inbound: InboundMessage) -> dict[str, object]:
+    return {"display_name": inbound.display_name, "received_at": inbound.received_at.isoformat(),
+            "media": [{"content_type": m.content_type, "url": m.url, "filename": m.filename} for m in inbound.media]}
+

@@ -1,0 +1,68 @@
+"""The graph ranker: link the question to graph entities, rank the facts about those entities.
+
+Entity linking is the graph's own resolver (synonyms, abbreviations, typos: "vit c", "BHA",
+"salicilic"), so "can I use vit c with niacinamide" reaches the interaction fact between
+ascorbic acid and niacinamide even though neither word appears in it. A fact ranks higher the more
+linked entities it joins, the more of it is about them, and the stronger its evidence.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from collections.abc import Callable
+
+from graph.views import EntityMatch
+from retrieval.models import IndexItem
+
+Linker = Callable[[str], list[EntityMatch]]
+
+_PRODUCT_CUE = re.compile(r"\b(products?|serums?|creams?|moisturi[sz]ers?|cleansers?|toners?|masks?|"
+                          r"sunscreens?|spf|buy|sell|stock|price|cost|recommend\w*|in your (shop|range))\b", re.IGNORECASE)
+_PAIR_KINDS = {"conflict", "caution", "synergy"}
+
+
+class GraphRanker:
+    name = "graph"
+
+    def __init__(self, items: list[IndexItem], link: Linker, *, max_query_chars: int = 2000) -> None:
+        self._link = link
+        self._max_chars = max_query_chars
+        self._by_entity: dict[str, list[IndexItem]] = defaultdict(list)
+        for item in items:
+            if not item.is_document:
+                for entity in dict.fromkeys(item.entities):
+                    self._by_entity[entity].append(item)
+
+    def entities(self, query: str) -> dict[str, float]:
+        """Linked entity id -> link confidence. Long messages are linked on their opening part."""
+        out: dict[str, float] = {}
+        for m in self._link(query[:self._max_chars]):
+            out[m.id] = max(out.get(m.id, 0.0), m.score)
+        return out
+
+    def rank(self, query: str, n: int = 50) -> list[tuple[str, float]]:
+        linked = self.entities(query)
+        if not linked:
+            return []
+        wants_products = bool(_PRODUCT_CUE.search(query))
+        keyed: dict[str, tuple[tuple[float, ...], float]] = {}
+        for entity in linked:
+            for item in self._by_entity.get(entity, []):
+                if item.id in keyed:
+                    continue
+                hits = [e for e in dict.fromkeys(item.entities) if e in linked]
+                coverage = len(hits) / len(set(item.entities))
+                intent = 1.0 if (wants_products and item.kind == "product") or (
+                    len(hits) > 1 and item.kind in _PAIR_KINDS) else 0.0
+                confidence = sum(linked[e] for e in hits) / len(hits)
+                key = (len(hits), intent, round(coverage, 3), item.prior, round(confidence, 3))
+                score = len(hits) + intent * 0.5 + coverage * 0.25 + item.prior * 0.01
+                keyed[item.id] = (key, score)
+        ordered = sorted(keyed.items(), key=lambda kv: (tuple(-x for x in kv[1][0]), kv[0]))
+        if not ordered:
+            return []
+        best = ordered[0][1][0][0]
+        # A fact that joins several linked entities answers the question; facts about only one of
+        # them are then background, and ranking them would only add noise to the fusion.
+        return [(item_id, round(score, 4)) for item_id, (key, score) in ordered[:n] if key[0] == best]
