@@ -281,15 +281,17 @@ MATCH (k:Concern)
 WHERE k.id IN $concerns
 MATCH (k)<-[h:HELPS_WITH]-(p:Product)
 WHERE {_SHOP_FILTERS}
-WITH p, sum(h.score) AS score,
-     collect({{ingredient: h.ingredient, ingredient_name: h.ingredient_name, position: h.position, concern: k.id,
-               concern_name: k.name, evidence: h.evidence}}) AS links
+WITH p, sum(h.score) + (CASE WHEN $skin_type <> '' AND $skin_type IN p.skin_types THEN 1.0 ELSE 0.0 END) AS score
+ORDER BY score DESC, p.sku
+LIMIT $limit
+MATCH (p)-[h:HELPS_WITH]->(k:Concern)
+WHERE k.id IN $concerns
+WITH p, score, collect({{ingredient: h.ingredient, ingredient_name: h.ingredient_name, position: h.position,
+                         concern: k.id, concern_name: k.name, evidence: h.evidence}}) AS links
 RETURN p.sku AS sku, p.name AS name, p.brand AS brand, p.category AS category, p.price AS price,
        p.stock_on_hand AS stock_on_hand, p.url AS url, p.image AS image, p.skin_types AS skin_types,
-       score + (CASE WHEN $skin_type <> '' AND $skin_type IN p.skin_types THEN 1.0 ELSE 0.0 END) AS score,
-       links
+       score, links
 ORDER BY score DESC, sku
-LIMIT $limit
 """
 
 PRODUCTS_FOR_SKIN_TYPE = f"""
