@@ -60,6 +60,10 @@ class GraphStore(ABC):
         """Write a bundle idempotently. `atomic`: one transaction, all or nothing. `dry_run`: report only."""
 
     @abstractmethod
+    def reset(self) -> None:
+        """Delete the whole graph (the CLI's `load --reset`, test isolation)."""
+
+    @abstractmethod
     def close(self) -> None: ...
 
     # questions

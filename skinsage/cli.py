@@ -64,15 +64,20 @@ def serve(host: Annotated[str | None, typer.Option()] = None,
 
 @app.command()
 def load(knowledge_dir: Annotated[Path | None, typer.Option(help="curated knowledge folder")] = None,
-         demo: Annotated[bool, typer.Option(help="also write the generated demo customers")] = True) -> None:
+         demo: Annotated[bool, typer.Option(help="also write the generated demo customers")] = True,
+         reset: Annotated[bool, typer.Option(help="empty the graph first (loads never delete nodes otherwise)")] = False,
+         dry_run: Annotated[bool, typer.Option(help="report what would change, write nothing")] = False) -> None:
     """Validate the knowledge and write it to the configured graph, in one transaction."""
-    from ingest.seed import load_seed
+    from ingest.seed import seed_bundle
     from skinsage.bootstrap import build_graph
 
     s = _settings(knowledge_dir)
     try:
+        bundle = seed_bundle(s, demo=demo)      # validated before anything is touched
         with build_graph(s) as graph:
-            report = load_seed(graph, s, demo=demo)
+            if reset and not dry_run:
+                graph.reset()
+            report = graph.load(bundle, atomic=True, dry_run=dry_run)
             typer.echo(json.dumps({"backend": graph.backend, **report.model_dump()}, indent=2))
     except SkinSageError as e:
         _fail(e)
