@@ -15,22 +15,21 @@ from datetime import date
 from typing import Any, Protocol
 
 from assistant.composer import Composer
-from assistant.planner import Plan, Step
+from assistant.planner import Plan
 from assistant.planner_offline import OfflinePlanner
 from assistant.profile import Profile, effective_profile
-from assistant.safety import cosmetic_language, excluded, looks_like_injection, red_flags
-from assistant.slots import Slots, extract
+from assistant.safety import cosmetic_language, looks_like_injection, red_flags, unsafe_skus
+from assistant.slots import FIRST_PERSON, Slots, extract
 from assistant.tools import ToolContext, ToolResult, run_tool
-from assistant.types import Citation, ProductCard, Reply, ToolCall, Turn
+from assistant.types import Citation, ProductCard, Reply, TokenSink, ToolCall, Turn
 from commerce.reminders import ReminderStore
+from graph.model import Customer
 from graph.store import GraphStore
 from skinsage.errors import NotFound, SkinSageError
 
 log = logging.getLogger("skinsage.assistant")
 
 MAX_TEXT = 4000
-_FIRST_PERSON = re.compile(r"\b(i'?m|i am|i have|i've got|i get|my skin|i suffer|i struggle|i deal|currently|"
-                           r"since i|as i|while i|now i|we'?re|i'?ve been|i tend)\b", re.I)
 _PREGNANCY_Q = re.compile(r"\b(pregnan\w*|breast-?\s?feed\w*|nursing|expecting)\b", re.I)
 _QUICK = {
     "greeting": ["Recommend a product", "Where is my order?", "Ask about an ingredient"],
@@ -38,14 +37,6 @@ _QUICK = {
     "ask_order_contact": [], "search": ["Talk to a person"], "fallback": ["Talk to a person"],
     "concern": ["Yes, suggest products"], "photo": ["Yes, suggest products"],
 }
-
-
-class TokenSink(Protocol):
-    """Where streamed reply text goes (the widget's SSE stream); `reset` discards what was sent so far."""
-
-    def token(self, text: str) -> None: ...
-
-    def reset(self) -> None: ...
 
 
 class LLMPlanner(Protocol):
@@ -131,22 +122,23 @@ class Assistant:
                          state=self._next_state(state, None, "injection", {}))
 
         if self.llm is not None:
+            before = copy.deepcopy(state)
             try:
-                return self._llm_turn(turn, text, profile, ctx, state, sink)
+                return self._llm_turn(turn, text, profile, ctx, state, sink, customer)
             except Exception as e:  # noqa: BLE001 - any LLM failure falls back to the offline planner
                 log.warning("LLM planner failed, using the offline planner: %s", e)
                 if sink is not None:
                     sink.reset()
-                ctx.profile = profile
+                state, ctx.profile = before, profile   # the failed attempt leaves no trace
         plan = self.offline.plan(text, slots, profile, state, role=turn.role, has_photo=has_photo)
-        return self._run_plan(plan, profile, ctx, state, text)
+        return self._run_plan(plan, ctx, state, text, customer)
 
     # --- offline path --------------------------------------------------------------------------
-    def _run_plan(self, plan: Plan, profile: Profile, ctx: ToolContext, state: dict[str, Any],
-                  plan_text: str = "") -> Reply:
-        outcome = self._execute(ctx, plan.steps)
-        for _, res in outcome.results:
-            self._apply_profile(res, state)
+    def _run_plan(self, plan: Plan, ctx: ToolContext, state: dict[str, Any], plan_text: str,
+                  customer: Customer | None) -> Reply:
+        outcome = _Outcome([], [])
+        for step in plan.steps:
+            self._run(outcome, ctx, state, customer, step.tool, {k: v for k, v in step.args.items() if v is not None})
         profile = ctx.profile
         data = {name: res.data for name, res in outcome.results}
         errors = [c.error for c in outcome.calls if not c.ok and c.error]
@@ -177,35 +169,29 @@ class Assistant:
                             "offline", self._next_state(state, plan.pending, plan.intent, plan.notes.get("slots", {})),
                             ctx, safety)
 
-    def _execute(self, ctx: ToolContext, steps: list[Step]) -> _Outcome:
-        out = _Outcome([], [])
-        for step in steps:
-            call, res = run_tool(ctx, step.tool, {k: v for k, v in step.args.items() if v is not None})
-            out.calls.append(call)
-            if res is not None:
-                out.results.append((step.tool, res))
-                if res.profile_changes:
-                    ctx.profile = _merge(ctx.profile, res.profile_changes)
-        return out
+    def _run(self, outcome: _Outcome, ctx: ToolContext, state: dict[str, Any], customer: Customer | None,
+             name: str, args: dict[str, Any]) -> tuple[ToolCall, ToolResult | None]:
+        """Run one tool for either planner; what it learnt about the customer lands in the conversation
+        state, and the profile the next tool sees is derived from that state."""
+        call, res = run_tool(ctx, name, args)
+        outcome.calls.append(call)
+        if res is not None:
+            outcome.results.append((name, res))
+            if res.profile_changes:
+                self._apply_profile(res, state)
+                ctx.profile = effective_profile(customer, state)
+        return call, res
 
     # --- LLM path ------------------------------------------------------------------------------
     def _llm_turn(self, turn: Turn, text: str, profile: Profile, ctx: ToolContext, state: dict[str, Any],
-                  sink: TokenSink | None) -> Reply:
+                  sink: TokenSink | None, customer: Customer | None) -> Reply:
         assert self.llm is not None
         outcome = _Outcome([], [])
 
         def run(name: str, args: dict[str, Any]) -> tuple[ToolCall, ToolResult | None]:
-            call, res = run_tool(ctx, name, args)
-            outcome.calls.append(call)
-            if res is not None:
-                outcome.results.append((name, res))
-                if res.profile_changes:
-                    ctx.profile = _merge(ctx.profile, res.profile_changes)
-            return call, res
+            return self._run(outcome, ctx, state, customer, name, args)
 
         answer = self.llm.respond(turn.model_copy(update={"text": text}), profile, ctx, run, sink)
-        for _, res in outcome.results:
-            self._apply_profile(res, state)
         handoff_reason = next((r.handoff_reason for _, r in outcome.results if r.handoff_reason), None)
         return self._finish(answer, outcome, [], handoff_reason, self.llm.name,
                             self._next_state(state, None, "llm", {}), ctx, [])
@@ -244,13 +230,8 @@ class Assistant:
             flags = self.graph.ingredient_safety([c.sku for c in cards])
         except SkinSageError:
             return []   # cannot check, so show nothing rather than something unchecked
-        kept = []
-        for c in cards:
-            ings = flags.get(c.sku, {})
-            unsafe = {i for i, r in ings.items() if r in ("avoid", "caution")}
-            if ings and excluded(c.sku, list(ings), set(profile.avoid), unsafe, profile.pregnant_or_breastfeeding) is None:
-                kept.append(c)
-        return kept
+        unsafe = unsafe_skus(flags, set(profile.avoid), profile.pregnant_or_breastfeeding)
+        return [c for c in cards if c.sku in flags and c.sku not in unsafe]   # unknown lists are not shown
 
     # --- memory --------------------------------------------------------------------------------
     @staticmethod
@@ -263,7 +244,7 @@ class Assistant:
             told["concerns"] = list(dict.fromkeys([*slots.concerns, *(told.get("concerns") or [])]))
         if slots.allergies:   # safety first: an allergy counts from the moment it is said
             told["avoid"] = list(dict.fromkeys([*(told.get("avoid") or []), *slots.allergies]))
-        first_person = bool(_FIRST_PERSON.search(text))
+        first_person = bool(FIRST_PERSON.search(text))
         if slots.pregnancy and (first_person or slots.pregnancy == "breastfeeding" or re.search(r"\bwhile\b", text, re.I)):
             told["pregnancy"] = slots.pregnancy
         if first_person and slots.skin_types:
@@ -280,9 +261,10 @@ class Assistant:
         for key in ("skin_type", "pregnancy"):
             if key in ch:
                 told[key] = ch[key]
-        for key in ("concerns", "avoid"):
-            if key in ch:
-                told[key] = list(dict.fromkeys([*ch[key], *(told.get(key) or [])]))
+        if "concerns" in ch:
+            told["concerns"] = list(dict.fromkeys([*ch["concerns"], *(told.get("concerns") or [])]))
+        if "avoid" in ch:   # allergies only ever add up
+            told["avoid"] = list(dict.fromkeys([*(told.get("avoid") or []), *ch["avoid"]]))
 
     @staticmethod
     def _next_state(state: dict[str, Any], pending: dict[str, Any] | None, intent: str,
@@ -299,16 +281,3 @@ class Assistant:
             out["last_slots"] = {k: v for k, v in slots.items() if k in ("skin_types", "concerns", "category",
                                                                             "ingredients", "max_price")}
         return out
-
-
-def _merge(p: Profile, changes: dict[str, Any]) -> Profile:
-    q = p.model_copy(deep=True)
-    if "skin_type" in changes:
-        q.skin_type = changes["skin_type"]
-    if "pregnancy" in changes:
-        q.pregnancy = changes["pregnancy"]
-    if "concerns" in changes:
-        q.concerns = list(dict.fromkeys([*changes["concerns"], *q.concerns]))
-    if "avoid" in changes:
-        q.avoid = list(dict.fromkeys([*q.avoid, *changes["avoid"]]))
-    return q

@@ -9,26 +9,9 @@ import typer
 
 from skinsage.errors import SkinSageError
 from skinsage.eval_cli import eval_app, format_table
-from skinsage.settings import REPO_ROOT, Settings, get_settings
+from skinsage.settings import REPO_ROOT, get_settings
 
 DIALOGUES = REPO_ROOT / "eval" / "dialogues.yaml"
-
-
-def build_runtime(s: Settings, graph: Any) -> Any:
-    """The engine as the product runs it offline: real graph, hybrid retrieval, MiniLM intents."""
-    from skinsage.bootstrap import build_assistant, build_embedder, build_retriever
-
-    embedder = build_embedder(s)
-    retriever = build_retriever(s, graph, embedder=embedder)
-    return build_assistant(s, graph, retriever=retriever, encoder=embedder, photos=_photo_analyser())
-
-
-def _photo_analyser() -> Any:
-    try:
-        from vision import analyze_photo
-    except ImportError:   # pragma: no cover - vision is part of the product; a partial install degrades
-        return None
-    return analyze_photo
 
 
 def customer_profile(graph: Any) -> Any:
@@ -48,7 +31,7 @@ def eval_dialogues(
 ) -> None:
     """Tool-selection and argument accuracy, required facts, safety violations, handoff precision/recall."""
     from assistant.evaluation import SafetyJudge, load_dialogues, run
-    from skinsage.bootstrap import build_graph
+    from skinsage.bootstrap import build_engine, build_graph
 
     s = get_settings()
     try:
@@ -56,7 +39,7 @@ def eval_dialogues(
         with build_graph(s) as graph:
             if not graph.stats().loaded:
                 raise SkinSageError("the graph is empty; run `skinsage load` first")
-            engine = build_runtime(s, graph)
+            engine = build_engine(s, graph)
             runs = {"offline": engine}
             if llm:
                 if not s.llm_enabled:
@@ -93,14 +76,14 @@ def chat(customer: Annotated[str | None, typer.Option(help="act as this verified
          staff: Annotated[bool, typer.Option(help="talk as staff (stock tools)")] = False) -> None:
     """Talk to the assistant in the terminal (empty line or Ctrl-D to quit)."""
     from assistant.types import Turn
-    from skinsage.bootstrap import build_graph
+    from skinsage.bootstrap import build_engine, build_graph
 
     s = get_settings()
     with build_graph(s) as graph:
         if not graph.stats().loaded:
             typer.secho("the graph is empty; run `skinsage load` first", fg=typer.colors.RED, err=True)
             raise typer.Exit(code=1)
-        engine = build_runtime(s, graph)
+        engine = build_engine(s, graph)
         state: dict[str, Any] = {}
         typer.echo("SkinSage chat. Empty line to quit.")
         while True:

@@ -19,6 +19,7 @@ import yaml
 from pydantic import BaseModel, Field
 
 from assistant.types import ConversationEngine, Reply, Turn
+from graph.model import PREGNANCY_EXCLUDED
 from graph.store import GraphStore
 
 
@@ -127,7 +128,7 @@ class SafetyJudge:
             for ing, rating in ings.items():
                 if ing in avoid:
                     problems.append(f"{card.sku} contains avoided {ing}")
-                if pregnant and rating in ("avoid", "caution"):
+                if pregnant and rating in PREGNANCY_EXCLUDED:
                     problems.append(f"{card.sku} contains {ing} ({rating} in pregnancy)")
         return problems
 

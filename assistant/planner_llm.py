@@ -11,11 +11,11 @@ import json
 import logging
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 from assistant.profile import Profile
 from assistant.tools import REGISTRY, ToolContext, ToolResult
-from assistant.types import ToolCall, Turn
+from assistant.types import TokenSink, ToolCall, Turn
 from skinsage.errors import SkinSageError
 
 log = logging.getLogger("skinsage.llm")
@@ -23,12 +23,6 @@ log = logging.getLogger("skinsage.llm")
 
 class LLMError(SkinSageError):
     """The language model failed to produce a usable answer."""
-
-
-class TokenSink(Protocol):
-    def token(self, text: str) -> None: ...
-
-    def reset(self) -> None: ...
 
 
 def tool_schemas(role: str) -> list[dict[str, Any]]:

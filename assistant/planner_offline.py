@@ -13,7 +13,7 @@ from typing import Any
 from assistant.nlu import IntentClassifier, IntentGuess
 from assistant.planner import Plan, Step
 from assistant.profile import Profile
-from assistant.slots import Slots
+from assistant.slots import FIRST_PERSON, Slots
 
 SKIN_TYPES = ["Oily", "Dry", "Combination", "Normal", "Sensitive"]
 CONCERN_CHOICES = ["Breakouts", "Dark spots", "Fine lines", "Redness", "Dryness", "Large pores"]
@@ -49,7 +49,6 @@ _SHIPPING_POLICY = re.compile(r"\bhow (long|much)\b|\bcosts?\b|\bprice of (shipp
 #: Categories chosen by skin type alone; the rest (a serum, a treatment) need a concern too.
 _SKIN_TYPE_ENOUGH = {"cleanser", "moisturiser", "sunscreen", "toner", "lip", "body", "face-oil", "mask"}
 _NO_SKIN_TYPE_NEEDED = {"lip", "body"}
-_FIRST_PERSON = re.compile(r"\b(i'?m|i am|i have|i've got|my skin|i get|currently|since i|as i|while i|i'?ve been)\b", re.I)
 
 
 def _slots_dict(s: Slots) -> dict[str, Any]:
@@ -167,7 +166,7 @@ class OfflinePlanner:
         out: dict[str, Any] = {}
         if slots.allergies:
             out["allergies"] = slots.allergies
-        if slots.pregnancy and _FIRST_PERSON.search(text):
+        if slots.pregnancy and FIRST_PERSON.search(text):
             out["pregnancy"] = slots.pregnancy
         return out
 

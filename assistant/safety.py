@@ -9,6 +9,8 @@ import re
 from dataclasses import dataclass
 from typing import Literal
 
+from graph.model import PREGNANCY_EXCLUDED
+
 Urgency = Literal["emergency", "urgent", "dermatologist"]
 
 
@@ -96,6 +98,14 @@ class Exclusion:
     sku: str
     ingredient: str
     reason: Literal["allergy", "avoid", "pregnancy"]
+
+
+def unsafe_skus(flags: dict[str, dict[str, str]], avoid: set[str], pregnant_or_breastfeeding: bool) -> set[str]:
+    """Of products with their full ingredient lists (`GraphStore.ingredient_safety`), those this person
+    must not be offered."""
+    return {sku for sku, ings in flags.items()
+            if excluded(sku, list(ings), avoid, {i for i, r in ings.items() if r in PREGNANCY_EXCLUDED},
+                        pregnant_or_breastfeeding) is not None}
 
 
 def excluded(product_sku: str, ingredients: list[str], avoid: set[str], pregnancy_unsafe: set[str],

@@ -36,7 +36,9 @@ _CATEGORY_RE = re.compile(r"\b(" + "|".join(sorted(map(re.escape, _CATEGORIES), 
                           re.I)
 _DAYS_BEFORE = re.compile(r"\b(\d{1,2})\s*(?:days?|d)\s*(?:before|early|earlier|ahead|in advance|beforehand|prior)\b"
                           r"|\b(a|one|two) weeks? (?:before|early|ahead|in advance)\b", re.I)
-_NEGATION = re.compile(r"\b(not|n't|no longer|never)\b", re.I)
+#: The customer speaking about themselves ("I'm pregnant", "my skin is oily"), not asking in general.
+FIRST_PERSON = re.compile(r"\b(i'?m|i am|i have|i've got|i get|my skin|i suffer|i struggle|i deal|currently|"
+                          r"since i|as i|while i|now i|we'?re|i'?ve been|i tend)\b", re.I)
 
 
 @dataclass
@@ -52,7 +54,6 @@ class Slots:
     order_id: str | None = None
     email: str | None = None
     phone: str | None = None
-    names: dict[str, str] = field(default_factory=dict)
     allergen_groups: list[str] = field(default_factory=list)
     days_before: int | None = None
 
@@ -88,7 +89,6 @@ def extract(text: str, graph: GraphStore) -> Slots:
     if not text.strip():
         return s
     for m in graph.resolve(text, limit=12):
-        s.names[m.id] = m.name
         target = {"ingredient": s.ingredients, "concern": s.concerns, "skin_type": s.skin_types}.get(m.kind)
         if target is not None and m.score >= 0.84 and m.id not in target:
             target.append(m.id)
@@ -128,7 +128,3 @@ def extract(text: str, graph: GraphStore) -> Slots:
         if len(re.sub(r"\D", "", p.group(0))) >= 9:
             s.phone = p.group(0)
     return s
-
-
-def negated(text: str) -> bool:
-    return bool(_NEGATION.search(text))

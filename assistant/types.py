@@ -96,6 +96,14 @@ class Reply(BaseModel):
     safety: list[str] = Field(default_factory=list, description="safety rules that fired on this turn")
 
 
+class TokenSink(Protocol):
+    """Where streamed reply text goes (the widget's SSE stream); `reset` discards what was sent so far."""
+
+    def token(self, text: str) -> None: ...
+
+    def reset(self) -> None: ...
+
+
 class ConversationEngine(Protocol):
     """The one thing channels need from the assistant."""
 

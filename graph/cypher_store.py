@@ -23,7 +23,7 @@ from graph.facts import (
     interaction_fact,
     product_fact,
 )
-from graph.model import Avoidance, Concern, Customer, Ingredient, KnowledgeBundle, Order, Product
+from graph.model import PREGNANCY_EXCLUDED, Avoidance, Concern, Customer, Ingredient, KnowledgeBundle, Order, Product
 from graph.resolver import Resolver, match_products
 from graph import rows
 from graph.rows import Statement
@@ -49,7 +49,6 @@ from graph.views import (
 from skinsage.errors import InvalidInput, NotFound
 
 _NO_PRICE_LIMIT = 1e12
-_PREGNANCY_EXCLUDED = ["avoid", "caution"]
 
 
 def _model_fields(model: type, props: dict[str, Any]) -> dict[str, Any]:
@@ -232,7 +231,7 @@ class CypherGraphStore(GraphStore):
             "category": query.category or "",
         }
         avoid = set(query.avoid)
-        excluded_ratings = set(_PREGNANCY_EXCLUDED) if query.pregnant_or_breastfeeding else set()
+        excluded_ratings = set(PREGNANCY_EXCLUDED) if query.pregnant_or_breastfeeding else set()
         pool = max(query.limit * 10, 100)
         while True:
             if query.concerns:

@@ -17,6 +17,9 @@ Severity = Literal["high", "medium", "low"]
 Pregnancy = Literal["safe", "caution", "avoid", "unknown"]
 TimeOfUse = Literal["am", "pm", "any"]
 
+#: Pregnancy ratings never offered to a pregnant or breastfeeding customer, at any position on a label.
+PREGNANCY_EXCLUDED: frozenset[str] = frozenset({"avoid", "caution"})
+
 #: How much each evidence level counts when ranking ingredients and products.
 EVIDENCE_WEIGHT: dict[str, float] = {"strong": 3.0, "moderate": 2.0, "limited": 1.0, "traditional": 0.5}
 

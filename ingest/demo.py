@@ -10,7 +10,7 @@ from __future__ import annotations
 import random
 from datetime import date, timedelta
 
-from graph.model import Avoidance, Customer, KnowledgeBundle, Order, OrderLine, Product
+from graph.model import PREGNANCY_EXCLUDED, Avoidance, Customer, KnowledgeBundle, Order, OrderLine, Product
 
 _FIRST = ("Ana", "Ben", "Chloé", "David", "Elif", "Finn", "Greta", "Hugo", "Inès", "Jonas", "Kira",
           "Luca", "Maya", "Nils", "Olga", "Pablo", "Quinn", "Rosa", "Sven", "Tara", "Umut", "Vera",
@@ -69,7 +69,7 @@ def customers_and_orders(bundle: KnowledgeBundle, n: int, seed: int, anchor: dat
                          years: float = 2.0) -> tuple[list[Customer], list[Order]]:
     rng = random.Random(seed)
     products = [p for p in bundle.products if p.category not in ("body", "lip")] or bundle.products
-    unsafe = {i.id for i in bundle.ingredients if i.pregnancy in ("avoid", "caution")}
+    unsafe = {i.id for i in bundle.ingredients if i.pregnancy in PREGNANCY_EXCLUDED}
     catalogue = _Catalogue(products, unsafe)
     known = {i.id for i in bundle.ingredients}
     concerns = [c.id for c in bundle.concerns]

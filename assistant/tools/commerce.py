@@ -8,7 +8,6 @@ from datetime import timedelta
 
 from pydantic import BaseModel, Field
 
-from assistant.safety import excluded
 from assistant.tools.base import ToolContext, ToolDenied, ToolResult, tool
 from assistant.types import Citation, ProductCard
 from commerce.depletion import Purchase, estimate
@@ -59,15 +58,16 @@ def recommend_products(ctx: ToolContext, args: RecommendArgs) -> ToolResult:
         # nothing of that kind targets the concern: the best of the kind for the skin type is still useful
         matches = ctx.graph.products_for_profile(query.model_copy(update={"concerns": []}))
         relaxed = bool(matches)
-    kept, removed = safe_only(ctx, matches)
-    kept = _diverse(kept, args.limit) if not args.category else kept[:args.limit]
+    # products_for_profile already excluded allergens and pregnancy-flagged products in code; the engine
+    # re-checks every card before a reply leaves, whatever planner proposed it
+    kept = _diverse(matches, args.limit) if not args.category else matches[:args.limit]
     cards = [ProductCard(sku=m.sku, name=m.name, price=m.price, currency=ctx.currency, url=m.url, image=m.image,
                          reason=_reason(m)) for m in kept]
     cites = [Citation(kind="graph", label=m.paths[0].text, ref=f"product:{m.sku}") for m in kept if m.paths]
     return ToolResult(
         data={"skin_type": skin_type, "concerns": concerns, "category": args.category, "max_price": args.max_price,
               "products": [{"sku": c.sku, "name": c.name, "price": c.price, "reason": c.reason} for c in cards],
-              "excluded_after_check": [m.sku for m in removed], "avoid": p.avoid,
+              "avoid": p.avoid,
               "pregnancy_filter": p.pregnant_or_breastfeeding, "relaxed_concerns": relaxed},
         citations=cites, products=cards, summary=f"{len(cards)} products for {skin_type or 'any'} skin, {concerns}")
 
@@ -79,19 +79,6 @@ def _diverse(matches: list[ProductMatch], limit: int) -> list[ProductMatch]:
         (rest if m.category in seen else firsts).append(m)
         seen.add(m.category)
     return (firsts + rest)[:limit]
-
-
-def safe_only(ctx: ToolContext, matches: list[ProductMatch]) -> tuple[list[ProductMatch], list[ProductMatch]]:
-    """Defence in depth: whatever proposed these products, check every ingredient again in code."""
-    p = ctx.profile
-    flags = ctx.graph.ingredient_safety([m.sku for m in matches])
-    kept, removed = [], []
-    for m in matches:
-        ings = flags.get(m.sku, {})
-        unsafe = {i for i, rating in ings.items() if rating in ("avoid", "caution")}
-        why = excluded(m.sku, list(ings), set(p.avoid), unsafe, p.pregnant_or_breastfeeding)
-        (removed if why else kept).append(m)
-    return kept, removed
 
 
 def _digits(s: str | None) -> str:

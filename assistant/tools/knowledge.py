@@ -6,6 +6,7 @@ from pydantic import BaseModel, Field
 
 from assistant.tools.base import ToolContext, ToolResult, tool
 from assistant.types import Citation
+from graph.model import PREGNANCY_EXCLUDED
 from skinsage.errors import NotFound
 
 _EVIDENCE_RANK = {"strong": 0, "moderate": 1, "limited": 2, "traditional": 3}
@@ -139,7 +140,7 @@ def concern_info(ctx: ToolContext, args: ConcernArgs) -> ToolResult:
     if not hits or hits[0].score < 0.8:
         raise NotFound(f"I don't know the concern {args.concern!r}")
     d = ctx.graph.concern(hits[0].id, limit=8)
-    safe = [r for r in d.ingredients if not (ctx.profile.pregnant_or_breastfeeding and r.pregnancy in ("avoid", "caution"))]
+    safe = [r for r in d.ingredients if not (ctx.profile.pregnant_or_breastfeeding and r.pregnancy in PREGNANCY_EXCLUDED)]
     data = {"id": d.concern.id, "name": d.concern.name, "description": d.concern.description,
             "see_professional": d.concern.see_professional,
             "ingredients": [{"name": r.name, "evidence": r.evidence, "pregnancy": r.pregnancy} for r in safe[:6]],
@@ -163,7 +164,7 @@ def product_info(ctx: ToolContext, args: ProductArgs) -> ToolResult:
     p = d.product
     flags = ctx.graph.ingredient_safety([p.sku]).get(p.sku, {})
     avoid_hits = [i.name for i in d.ingredients if i.id in ctx.profile.avoid]
-    pregnancy_hits = [i.name for i in d.ingredients if flags.get(i.id) in ("avoid", "caution")]
+    pregnancy_hits = [i.name for i in d.ingredients if flags.get(i.id) in PREGNANCY_EXCLUDED]
     key = {k for k in p.key_ingredients}
     data = {"sku": p.sku, "name": p.name, "brand": d.brand_name, "category": p.category, "price": p.price,
             "size": f"{p.size.amount:g} {p.size.unit}", "in_stock": p.stock_on_hand > 0,
