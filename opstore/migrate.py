@@ -71,3 +71,12 @@ def current(engine_url: str) -> str | None:
         raise StoreUnavailable(f"cannot read the schema version: {e}") from e
     finally:
         engine.dispose()
+
+
+def head_revision() -> str:
+    """The newest migration in the repository (what `upgrade` brings a database to)."""
+    from alembic.script import ScriptDirectory
+
+    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
+    assert head is not None
+    return head

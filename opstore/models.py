@@ -238,3 +238,7 @@ class AuditEntry(Base):
     subject: Mapped[str | None] = mapped_column(String(200), index=True)
     details: Mapped[dict[str, Any]] = mapped_column(default=dict)
     at: Mapped[datetime] = mapped_column(index=True)
+
+
+# Each part's own tables live in its own module on the same metadata (migrations 0002-0006).
+from opstore import models_channels, models_commerce, models_console, models_ingest, models_proactive  # noqa: E402,F401

@@ -1,0 +1,8 @@
+"""Tables of the commerce part of the operational store (Commerce); created by migration 0003.
+
+Imported at the bottom of `opstore.models` so Alembic and the schema test see them.
+"""
+
+from __future__ import annotations
+
+from opstore.models import Base, UTCDateTime  # noqa: F401
