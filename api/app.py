@@ -10,7 +10,7 @@ from typing import Any
 from fastapi import FastAPI
 
 from api import errors
-from api.routes import chat, health, knowledge, vision
+from api.routes import chat, console, events, health, knowledge, ops, shopify, telegram, twilio, vision, widget
 from graph.store import GraphStore
 from skinsage import __version__
 from skinsage.bootstrap import build_engine, build_graph
@@ -56,4 +56,6 @@ def create_app(settings: Settings | None = None, graph: GraphStore | None = None
     app.include_router(knowledge.router)
     app.include_router(vision.router)
     app.include_router(chat.router)
+    for part in (twilio, telegram, widget, console, shopify, events, ops):
+        app.include_router(part.router)
     return app

@@ -90,6 +90,20 @@ class Settings(BaseSettings):
     vision_classifier_checkpoint: Path | None = None
     vision_db_url: str | None = None  # default: SQLite file vision.sqlite3 in data_dir
 
+    # --- channels: Twilio, Telegram (issue 6) ---
+
+    # --- widget (issue 6) ---
+
+    # --- console (issue 7) ---
+
+    # --- commerce: recommendations, reminders, forecasts (issue 8) ---
+
+    # --- ingest: Shopify and other sources (issue 10) ---
+
+    # --- proactive: events, triggers, segments (issue 11) ---
+
+    # --- observability and hardening (issue 12) ---
+
     @property
     def vision_database_url(self) -> str:
         return self.vision_db_url or f"sqlite:///{self.data_dir / 'vision.sqlite3'}"

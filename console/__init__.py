@@ -1,0 +1,1 @@
+"""The support agent console: agents, queue, assignment, dashboard (issue 7)."""

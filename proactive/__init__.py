@@ -1,0 +1,1 @@
+"""Proactive assistant: storefront events, triggers, segments, the quality loop (issue 11)."""
