@@ -9,6 +9,7 @@ from __future__ import annotations
 import copy
 import logging
 import re
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
@@ -25,7 +26,9 @@ from assistant.types import Citation, ProductCard, Reply, TokenSink, ToolCall, T
 from commerce.reminders import ReminderStore
 from graph.model import Customer
 from graph.store import GraphStore
-from skinsage.errors import NotFound, SkinSageError
+from skinsage import metrics
+from skinsage.errors import GraphUnavailable, NotFound, SkinSageError
+from skinsage.logging import conversation_context
 
 log = logging.getLogger("skinsage.assistant")
 
@@ -72,17 +75,28 @@ class Assistant:
     def __init__(self, graph: GraphStore, planner: OfflinePlanner, composer: Composer, reminders: ReminderStore,
                  retriever: Any = None, photos: Any = None, llm: LLMPlanner | None = None,
                  currency: str = "EUR", today: Callable[[], date] = date.today,
-                 reminder_days_before: int = 7, hours_note: Callable[[], str] | None = None) -> None:
+                 reminder_days_before: int = 7, hours_note: Callable[[], str] | None = None,
+                 purchases: Any = None) -> None:
         self.graph, self.offline, self.composer, self.reminders = graph, planner, composer, reminders
         self.retriever, self.photos, self.llm = retriever, photos, llm
         self.currency, self.today, self.reminder_days_before = currency, today, reminder_days_before
         self.hours_note = hours_note
+        self.purchases = purchases  # commerce.collab.FittedPurchases (or None: no purchase signal)
 
     # --- the turn ------------------------------------------------------------------------------
     def handle(self, turn: Turn, sink: TokenSink | None = None) -> Reply:
         """Answer one turn. With a `sink`, the reply text is streamed as it is produced."""
         recorder = _Recorder(sink) if sink is not None else None
-        reply = self._handle(turn, recorder)
+        started = time.perf_counter()
+        with conversation_context(turn.conversation_id):   # every log line of this turn carries it
+            try:
+                reply = self._handle(turn, recorder)
+            except GraphUnavailable as e:   # say so plainly and keep the conversation moving (issue 12)
+                log.warning("knowledge graph unavailable, degraded reply: %s", e)
+                reply = Reply(text=self.composer.render("knowledge_unavailable"), planner="degraded",
+                              safety=["graph_unavailable"],
+                              state=copy.deepcopy(turn.state))
+        metrics.record_turn(reply, time.perf_counter() - started)
         if recorder is not None and recorder.text.strip() != reply.text.strip():
             # offline replies stream word by word; an LLM reply the post-checks changed is re-sent whole
             if recorder.text:
@@ -106,7 +120,8 @@ class Assistant:
         profile = effective_profile(customer, state)
         ctx = ToolContext(graph=self.graph, profile=profile, reminders=self.reminders, role=turn.role,
                           retriever=self.retriever, photos=self.photos, media=list(turn.media), today=self.today(),
-                          currency=self.currency, reminder_days_before=self.reminder_days_before)
+                          currency=self.currency, reminder_days_before=self.reminder_days_before,
+                          purchases=self.purchases)
 
         flags = red_flags(text)
         if flags:
@@ -127,6 +142,7 @@ class Assistant:
                 return self._llm_turn(turn, text, profile, ctx, state, sink, customer)
             except Exception as e:  # noqa: BLE001 - any LLM failure falls back to the offline planner
                 log.warning("LLM planner failed, using the offline planner: %s", e)
+                metrics.LLM_FALLBACKS.inc()
                 if sink is not None:
                     sink.reset()
                 state, ctx.profile = before, profile   # the failed attempt leaves no trace
@@ -142,6 +158,8 @@ class Assistant:
         profile = ctx.profile
         data = {name: res.data for name, res in outcome.results}
         errors = [c.error for c in outcome.calls if not c.ok and c.error]
+        if any(e.startswith("GraphUnavailable") for e in errors):   # never show a driver error to a customer
+            raise GraphUnavailable(errors[0])
         template = plan.template or "fallback"
         failed = bool(plan.steps) and not outcome.results
         if failed:

@@ -16,6 +16,7 @@ from typing import Any
 from assistant.profile import Profile
 from assistant.tools import REGISTRY, ToolContext, ToolResult
 from assistant.types import TokenSink, ToolCall, Turn
+from skinsage import metrics
 from skinsage.errors import SkinSageError
 
 log = logging.getLogger("skinsage.llm")
@@ -115,6 +116,10 @@ class LangChainPlanner:
                     sink.token(chunk.content)
             if full is None:
                 raise LLMError("the model stream was empty")
+            meta = getattr(full, "response_metadata", None) or {}
+            metrics.record_llm_usage(meta.get("model_name"), getattr(full, "usage_metadata", None))
+            if meta.get("finish_reason") not in ("stop", "tool_calls"):   # cut off, length limit, filtered
+                raise LLMError(f"the model stream did not finish (finish_reason={meta.get('finish_reason')!r})")
             return full
         except LLMError:
             raise

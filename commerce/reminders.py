@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import itertools
 import threading
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from typing import Literal, Protocol
 
 from pydantic import BaseModel, Field
@@ -18,7 +18,7 @@ class Reminder(BaseModel):
     due: date
     runs_out: date
     status: Literal["active", "sent", "cancelled"] = "active"
-    created_at: datetime = Field(default_factory=lambda: datetime.now(timezone.utc))
+    created_at: datetime = Field(default_factory=lambda: datetime.now(UTC))
 
 
 class ReminderStore(Protocol):

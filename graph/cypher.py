@@ -312,6 +312,7 @@ RETURN p1.sku AS product_a, i1.id AS ingredient_a, p2.sku AS product_b, i2.id AS
 """
 
 CUSTOMER = "MATCH (n:Customer {id: $id}) RETURN n AS node"
+CUSTOMER_IDS = "MATCH (c:Customer) RETURN c.id AS id ORDER BY id"
 
 CUSTOMER_AVOIDS = """
 MATCH (c:Customer {id: $id})-[x:AVOIDS]->(i:Ingredient)

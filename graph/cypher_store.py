@@ -290,6 +290,9 @@ class CypherGraphStore(GraphStore):
         return sorted(out, key=lambda f: f.id)
 
     # --- customers -----------------------------------------------------------------------------
+    def customer_ids(self) -> list[str]:
+        return [str(r["id"]) for r in self._read(cypher.CUSTOMER_IDS)]
+
     def customer(self, customer_id: str, order_limit: int = 50) -> CustomerProfile:
         rows = self._read(cypher.CUSTOMER, {"id": customer_id})
         if not rows:

@@ -115,6 +115,10 @@ class GraphStore(ABC):
     def customer(self, customer_id: str, order_limit: int = 50) -> CustomerProfile: ...
 
     @abstractmethod
+    def customer_ids(self) -> list[str]:
+        """Every customer's id, sorted (segmentation and seasonal jobs walk them all)."""
+
+    @abstractmethod
     def order(self, order_id: str) -> OrderView:
         """An order by its number. Callers check ownership (graph has no notion of who asks)."""
 

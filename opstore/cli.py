@@ -4,7 +4,6 @@ the commands so the rest of the command line starts fast."""
 from __future__ import annotations
 
 import json
-import logging
 
 import typer
 
@@ -53,7 +52,9 @@ def worker() -> None:
     from opstore.worker import serve_worker
 
     s = get_settings()
-    logging.basicConfig(level=s.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    from skinsage.logging import configure_logging
+
+    configure_logging(s)   # JSON, redacted (issue 12)
     try:
         serve_worker(s)
     except SkinSageError as e:

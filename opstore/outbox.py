@@ -18,6 +18,7 @@ from opstore.context import StoreContext
 from opstore.models import OutboxRow
 from opstore.ports import OutboundSender, UnitOfWork
 from opstore.schemas import DeliveryReport, OutboxItem, StoreEvent
+from skinsage import metrics
 
 log = logging.getLogger("skinsage.opstore.outbox")
 
@@ -133,6 +134,7 @@ class OutboxService:
                 report.failed += status == "failed"
                 continue
             report.sent += self.mark_sent(item, provider_id)
+        metrics.record_delivery(report.sent, report.failed, report.dead, report.suppressed)
         return report
 
     def update_delivery(self, provider_id: str, status: str, *, channel: str | None = None,

@@ -2,7 +2,7 @@
 
 Safe to run several at once (claims are atomic; on PostgreSQL the outbox uses SKIP LOCKED) and safe to
 kill at any moment: a message or row it held is picked up again once its lease lapses. More jobs
-(reminders, forecasts) join `run_once` later.
+(restock reminders, proactive triggers, segments) run as `jobs` in every pass.
 """
 
 from __future__ import annotations
@@ -13,9 +13,8 @@ import random
 import signal
 import socket
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import cast
 
 from assistant.types import ConversationEngine
 from opstore import open_store
@@ -38,9 +37,10 @@ class WorkerStats:
 
 
 def run_once(store: StoreService, engine: ConversationEngine | None, sender: OutboundSender | None,
-             worker_id: str, stats: WorkerStats, batch: int = 50) -> int:
-    """One pass; returns how much it did (0 = idle, so the caller may sleep)."""
-    done = 0
+             worker_id: str, stats: WorkerStats, batch: int = 50, jobs: Sequence[Callable[[], int]] = ()) -> int:
+    """One pass; returns how much it did (0 = idle, so the caller may sleep). `jobs`: periodic passes
+    (e.g. `commerce.scheduler.ReminderJob`) that enqueue into the outbox drained below."""
+    done = sum(job() for job in jobs)
     if engine is not None:
         pending = store.pending_inbound(batch)
         random.shuffle(pending)  # several workers then rarely collide; claims keep each conversation in order
@@ -61,7 +61,7 @@ def run_once(store: StoreService, engine: ConversationEngine | None, sender: Out
 
 def run_worker(settings: Settings, engine: ConversationEngine | None, sender: OutboundSender | None,
                stop_event: threading.Event, *, store: StoreService | None = None, worker_id: str | None = None,
-               idle_s: float = 0.2, batch: int = 50) -> WorkerStats:
+               idle_s: float = 0.2, batch: int = 50, jobs: Sequence[Callable[[], int]] = ()) -> WorkerStats:
     """Loop until `stop_event` is set. Without an engine it only delivers; without a sender it only
     answers (the replies wait in the outbox)."""
     owned = store is None
@@ -71,7 +71,7 @@ def run_worker(settings: Settings, engine: ConversationEngine | None, sender: Ou
     try:
         while not stop_event.is_set():
             try:
-                done = run_once(store, engine, sender, worker_id, stats, batch)
+                done = run_once(store, engine, sender, worker_id, stats, batch, jobs)
                 outage = 0
             except StoreUnavailable as e:  # database restarting: wait, do not die
                 outage += 1
@@ -90,30 +90,18 @@ def run_worker(settings: Settings, engine: ConversationEngine | None, sender: Ou
     return stats
 
 
-def _wire(settings: Settings) -> tuple[ConversationEngine, OutboundSender | None, Callable[[], None]]:
-    """The engine from the composition root (`build_engine` over the configured graph), and the
-    channels' sender once the root has one (`build_sender`)."""
-    from skinsage import bootstrap
-
-    graph = bootstrap.build_graph(settings)
-    engine = cast(ConversationEngine, bootstrap.build_engine(settings, graph))
-    build_sender = getattr(bootstrap, "build_sender", None)
-    sender: OutboundSender | None = build_sender(settings) if build_sender else None
-    return engine, sender, graph.close
-
-
 def serve_worker(settings: Settings) -> WorkerStats:
     """`skinsage worker`: run until SIGINT/SIGTERM (the current pass finishes first)."""
-    engine, sender, close = _wire(settings)
-    if sender is None:
-        log.warning("no outbound sender wired (skinsage.bootstrap.build_sender): the outbox waits")
+    from skinsage.bootstrap import build_worker
+
+    parts = build_worker(settings)
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
     log.info("worker started on %s", settings.store_url.split("@")[-1])
     try:
-        stats = run_worker(settings, engine, sender, stop)
+        stats = run_worker(settings, parts.engine, parts.sender, stop, store=parts.store, jobs=parts.jobs)
     finally:
-        close()
+        parts.close()
     log.info("worker stopped: %s", stats)
     return stats

@@ -17,7 +17,7 @@ from typing import Protocol
 from pydantic import ValidationError
 
 from retrieval.embedder import Embedder
-from retrieval.graph_ranker import Linker
+from retrieval.graph_ranker import AboutRanker, Linker
 from retrieval.models import Hit, IndexItem, SearchFilters
 from retrieval.vector_index import VectorIndex
 from skinsage.errors import InvalidInput
@@ -30,7 +30,7 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 #: Chosen on eval/retrieval.yaml: any k in 1-5 with weights in 0.5-1.0 scores within 0.01 of this.
 #: The classic k=60 averages ranks so flatly that a weak ranker's noise outvotes a strong ranker's
 #: confident first hit (recall@5 0.78 instead of 0.91 on the same set).
-DEFAULT_WEIGHTS = {"graph": 0.7, "vectors": 1.0, "bm25": 0.7}
+DEFAULT_WEIGHTS = {"graph": 0.7, "vectors": 1.0, "bm25": 0.7, "about": 0.7}
 DEFAULT_RRF_K = 2.0
 
 
@@ -129,8 +129,9 @@ class HybridRetriever(Retriever):
     def __init__(self, items: Sequence[IndexItem], rankers: Sequence[Ranker], *,
                  weights: Mapping[str, float] | None = None, rrf_k: float = DEFAULT_RRF_K, pool: int = 50,
                  products: ProductLookup | None = None, link: Linker | None = None,
-                 correct: Callable[[str], str] | None = None) -> None:
+                 correct: Callable[[str], str] | None = None, about: AboutRanker | None = None) -> None:
         self._items = {i.id: i for i in items}
+        self._about = about
         self._correct = correct
         self.rankers = list(rankers)
         self.weights = dict(weights or DEFAULT_WEIGHTS)
@@ -160,6 +161,9 @@ class HybridRetriever(Retriever):
         query = self._correct(query) if self._correct else query
         while True:
             ranked = {r.name: self._distinct(i for i, _ in r.rank(query, pool)) for r in self.rankers}
+            if self._about is not None:
+                ranked[self._about.name] = self._about.rank(
+                    query, [[self._items[i] for i in ids if i in self._items] for ids in ranked.values()])
             hits = self._filtered(reciprocal_rank_fusion(ranked, self.weights, self.rrf_k), k, filters)
             if len(hits) >= k or not restrictive or pool >= 8 * max(self.pool, 10 * k):
                 return hits

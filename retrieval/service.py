@@ -16,7 +16,7 @@ from retrieval.bm25 import BM25Index
 from retrieval.corpus import build_items
 from retrieval.documents import load_chunks
 from retrieval.embedder import Embedder
-from retrieval.graph_ranker import GraphRanker, Linker
+from retrieval.graph_ranker import AboutRanker, GraphRanker, Linker
 from retrieval.hybrid import (
     DEFAULT_RRF_K,
     HybridRetriever,
@@ -75,4 +75,4 @@ def hybrid_retriever(index: VectorIndex, embedder: Embedder, link: Linker, *,
     vocabulary = getattr(embedder, "vocabulary", None)
     speller = SpellingCorrector((i.embed_text for i in items), dictionary=vocabulary() if vocabulary else ())
     return HybridRetriever(items, rankers, weights=weights, rrf_k=rrf_k, products=products, link=link,
-                           correct=speller.correct)
+                           correct=speller.correct, about=AboutRanker(link))

@@ -12,6 +12,7 @@ need=()
 command -v docker-compose >/dev/null || need+=(docker-compose)
 command -v java >/dev/null || need+=(openjdk-17-jdk-headless)
 command -v mvn >/dev/null || need+=(maven)
+[ -x /usr/bin/chromium ] || need+=(chromium)   # the widget's browser test (Playwright drives it)
 if ((${#need[@]})); then
   if [ "$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi
   $SUDO apt-get update -qq
@@ -32,5 +33,5 @@ SKINSAGE_TEST_POSTGRES_URL="$(scripts/postgres-test-server.sh start)"
 export SKINSAGE_TEST_POSTGRES_URL SKINSAGE_REQUIRE_POSTGRES=1
 
 log "tests"
-export SKINSAGE_REQUIRE_NEO4J=1 OMP_NUM_THREADS=1 HF_HUB_OFFLINE=1
+export SKINSAGE_REQUIRE_NEO4J=1 SKINSAGE_REQUIRE_BROWSER=1 OMP_NUM_THREADS=1 HF_HUB_OFFLINE=1
 "$VENV/bin/python" -m pytest "$@"

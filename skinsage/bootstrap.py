@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 from graph.store import GraphStore
 from skinsage.settings import Settings
@@ -28,7 +30,8 @@ def build_graph(settings: Settings) -> GraphStore:
 
 
 def build_assistant(settings: Settings, graph: GraphStore, *, retriever: object = None, reminders: object = None,
-                    photos: object = None, encoder: object = None, llm: object = None) -> object:
+                    photos: object = None, encoder: object = None, llm: object = None,
+                    purchases: object = None) -> object:
     """The conversation engine with its offline planner (and the LLM planner when configured)."""
     from assistant.composer import Composer
     from assistant.engine import Assistant
@@ -57,7 +60,7 @@ def build_assistant(settings: Settings, graph: GraphStore, *, retriever: object 
                                       prompts_dir=prompts, brand=settings.brand_name)
     return Assistant(graph, OfflinePlanner(classifier), composer, reminders or InMemoryReminderStore(),
                      retriever=retriever, photos=photos, llm=llm, currency=settings.currency,  # type: ignore[arg-type]
-                     reminder_days_before=settings.reminder_days_before)
+                     reminder_days_before=settings.reminder_days_before, purchases=purchases)
 
 
 def build_embedder(settings: Settings) -> Embedder:
@@ -85,10 +88,66 @@ def build_retriever(settings: Settings, graph: GraphStore, *, embedder: Embedder
     return sync_retrieval_index(settings, graph, embedder=embedder)[1]
 
 
-def build_engine(settings: Settings, graph: GraphStore) -> object:
-    """The assistant as the product runs it: hybrid retrieval, MiniLM intents, photo analysis."""
+def build_engine(settings: Settings, graph: GraphStore, *, store: object = None) -> object:
+    """The assistant as the product runs it: hybrid retrieval, MiniLM intents, photo analysis, the
+    purchase model behind recommendations, and durable reminders when an operational store is given."""
+    from commerce.collab import FittedPurchases
     from vision import analyze_photo
 
+    reminders = None
+    if store is not None:
+        from commerce.reminder_store import SqlReminderStore
+
+        reminders = SqlReminderStore(store)  # type: ignore[arg-type]
     embedder = build_embedder(settings)
     retriever = build_retriever(settings, graph, embedder=embedder)
-    return build_assistant(settings, graph, retriever=retriever, encoder=embedder, photos=analyze_photo)
+    purchases = FittedPurchases(graph)
+    purchases.warm()
+    return build_assistant(settings, graph, retriever=retriever, encoder=embedder, photos=analyze_photo,
+                           reminders=reminders, purchases=purchases)
+
+
+def build_sender(settings: Settings, store: object = None) -> object:
+    """The outbound sender for every channel with credentials (Twilio SMS/WhatsApp, Telegram) and
+    the storefront nudge mailbox; the API's dispatcher and the worker deliver the outbox through it."""
+    from api.channels.sender import build_sender as build_channel_sender
+
+    return build_channel_sender(settings, store)  # type: ignore[arg-type]
+
+
+@dataclass
+class WorkerParts:
+    engine: Any
+    sender: Any
+    store: Any
+    jobs: list[Callable[[], int]]
+    close: Callable[[], None]
+
+
+def build_worker(settings: Settings) -> WorkerParts:
+    """`skinsage worker`: the same engine as the API (console-aware: notices, ratings, brand rules),
+    the channels' sender, and the periodic passes: restock reminders and the proactive jobs
+    (abandoned checkouts, segments, seasons, the quality loop)."""
+    from console.wiring import wrap_worker_engine
+    from opstore import open_store
+
+    graph = build_graph(settings)
+    store = open_store(settings, directory=graph)
+    engine = wrap_worker_engine(settings, store, graph, build_engine(settings, graph, store=store))
+
+    def close() -> None:
+        store.close()
+        graph.close()
+
+    return WorkerParts(engine=engine, sender=build_sender(settings, store), store=store,
+                       jobs=worker_jobs(settings, store, graph), close=close)
+
+
+def worker_jobs(settings: Settings, store: Any, graph: GraphStore) -> list[Callable[[], int]]:
+    """The periodic passes every worker runs: restock reminders, then the proactive jobs (abandoned
+    checkouts, the quality loop, segments, seasons), each on its own interval."""
+    from commerce.scheduler import reminder_job
+    from proactive.jobs import ProactiveJobs
+
+    proactive = ProactiveJobs.build(settings, store, graph)
+    return [reminder_job(settings, store, graph), lambda: sum(proactive.run_due().values())]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import logging
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -37,6 +36,15 @@ app.command("worker")(worker)
 from vision.cli import app as vision_app
 
 app.add_typer(vision_app, name="vision")
+from console.cli import console_app; app.add_typer(console_app, name="console")  # noqa: E402,E702  (issue 7)
+
+from ingest.cli import ingest_app
+
+app.add_typer(ingest_app, name="ingest")
+from proactive.cli import report as proactive_report; app.command("report")(proactive_report)  # noqa: E402,E702
+from skinsage.backup import backup_app
+
+app.add_typer(backup_app, name="backup")
 
 
 def _settings(knowledge_dir: Path | None = None) -> Settings:
@@ -58,8 +66,11 @@ def serve(host: Annotated[str | None, typer.Option()] = None,
     from api.app import create_app
 
     s = get_settings()
-    logging.basicConfig(level=s.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    uvicorn.run(create_app(s), host=host or s.host, port=port or s.port, log_level=s.log_level)
+    from skinsage.logging import configure_logging
+
+    configure_logging(s)   # JSON, redacted, with request ids (issue 12); uvicorn logs through it too
+    uvicorn.run(create_app(s, background=s.embedded_worker), host=host or s.host, port=port or s.port,
+                log_level=s.log_level, log_config=None)
 
 
 @app.command()

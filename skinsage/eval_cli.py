@@ -74,3 +74,33 @@ def eval_retrieval(
         for q in questions:
             if per_q[q.id]["hybrid"]["recall_at_5"] < 1:
                 typer.echo(f"{per_q[q.id]['hybrid']['recall_at_5']:.2f}  {q.id}: {q.q}")
+
+
+@eval_app.command("recommend")
+def eval_recommend(
+    test_days: Annotated[int, typer.Option(help="the last N days before the demo anchor are the test period")] = 270,
+    tune_weights: Annotated[bool, typer.Option("--tune", help="re-tune the hybrid on a validation split "
+                                               "inside the training period first (slow)")] = False,
+) -> None:
+    """NDCG@10 and recall@10 for popularity, item-kNN and the hybrid recommender, in one run, on a
+    temporal split of the demo purchase histories (first purchases after the cutoff are relevant)."""
+    from datetime import timedelta
+
+    from commerce.catalogue import Catalogue
+    from commerce.evaluation import evaluate, tune
+    from ingest.seed import seed_bundle
+
+    s = get_settings()
+    bundle = seed_bundle(s)
+    cutoff = s.demo_anchor_date - timedelta(days=test_days)
+    weights = tune(bundle, Catalogue.from_bundle(bundle), cutoff) if tune_weights else None
+    if weights is not None:
+        typer.echo(f"tuned on the validation split before {cutoff}: {weights}")
+    totals = evaluate(bundle, cutoff, weights)
+    users = next(iter(totals.values())).users
+    typer.echo(f"{len(bundle.customers)} demo customers, {len(bundle.orders)} orders; train < {cutoff} <= test "
+               f"< {s.demo_anchor_date}; {users} customers with first purchases in the test period")
+    rows: list[list[object]] = [[name, t.ndcg_at_10, t.recall_at_10, t.ms_per_user] for name, t in totals.items()]
+    typer.echo(format_table(["method", "NDCG@10", "recall@10", "ms/user"], rows))
+    base = totals["popularity"].ndcg_at_10
+    typer.echo(f"hybrid / popularity NDCG@10: {totals['hybrid'].ndcg_at_10 / base:.2f}x" if base else "no baseline")

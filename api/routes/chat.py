@@ -142,6 +142,9 @@ async def chat_stream(body: ChatIn, store: StoreDep, engine: EngineDep, settings
 
     def work() -> None:
         try:
+            if got.duplicate:   # a client retry: the original answer as one event, never a second answer
+                q.put(("done", _previous(store, session, got).model_dump()))
+                return
             done = store.process(got.message_id, streaming)
             q.put(("done", _out(session, done.status, done.reply, _ROUTED).model_dump()))
         except Exception as e:  # noqa: BLE001 - reported to the client as an error event, and logged

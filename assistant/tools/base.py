@@ -19,6 +19,7 @@ from assistant.profile import Profile
 from assistant.types import Citation, Media, ProductCard, ToolCall
 from commerce.reminders import ReminderStore
 from graph.store import GraphStore
+from skinsage import metrics
 from skinsage.errors import InvalidInput, NotFound, SkinSageError
 
 
@@ -48,6 +49,7 @@ class ToolContext:
     today: date = field(default_factory=date.today)
     currency: str = "EUR"
     reminder_days_before: int = 7
+    purchases: Any = None   # commerce.collab.FittedPurchases: what customers buy, by kind and together
 
     @property
     def verified_customer(self) -> str | None:
@@ -110,4 +112,5 @@ def run_tool(ctx: ToolContext, name: str, raw_args: dict[str, Any]) -> tuple[Too
         call.ok, call.error = False, f"{type(e).__name__}: {e}"
     finally:
         call.ms = round((time.perf_counter() - started) * 1000, 2)
+        metrics.record_tool(name, t is not None, call.ms, call.ok)
     return call, None

@@ -11,18 +11,13 @@ from pydantic import BaseModel, Field
 from assistant.tools.base import ToolContext, ToolDenied, ToolResult, tool
 from assistant.types import Citation, ProductCard
 from commerce.depletion import Purchase, estimate
-from graph.views import ProductMatch, ProfileQuery
+from commerce.live import recommend_live, shopper_from_orders
+from commerce.recommend import Recommendation
+from graph.views import ProfileQuery
 from skinsage.errors import NotFound
 
 _NO_ORDER = ("I couldn't find an order with that number for those contact details. Please check the order "
              "number and the email or phone you ordered with.")
-
-
-def _reason(m: ProductMatch) -> str:
-    for p in m.paths:
-        if len(p.nodes) == 3:
-            return f"contains {p.nodes[1].name}, which helps with {p.nodes[2].name.lower()}"
-    return "suits your skin type" if m.paths else "a good fit for your profile"
 
 
 class RecommendArgs(BaseModel):
@@ -52,29 +47,44 @@ def recommend_products(ctx: ToolContext, args: RecommendArgs) -> ToolResult:
     query = ProfileQuery(skin_type=skin_type, concerns=concerns, avoid=p.avoid, contains=contains,
                          pregnant_or_breastfeeding=p.pregnant_or_breastfeeding, max_price=args.max_price,
                          category=args.category, limit=args.limit * 4 + 4)
-    matches = ctx.graph.products_for_profile(query)
+    shopper = shopper_from_orders(ctx.graph, p.customer_id, ctx.today, skin_type=skin_type, concerns=tuple(concerns),
+                                  avoid=frozenset(p.avoid), pregnant_or_breastfeeding=p.pregnant_or_breastfeeding)
+    model = ctx.purchases.get() if ctx.purchases is not None else None
+    recs = recommend_live(ctx.graph, query, shopper, args.limit * 3, model=model)
     relaxed = False
-    if not matches and concerns and args.category:
+    if not recs and concerns and args.category:
         # nothing of that kind targets the concern: the best of the kind for the skin type is still useful
-        matches = ctx.graph.products_for_profile(query.model_copy(update={"concerns": []}))
-        relaxed = bool(matches)
-    # products_for_profile already excluded allergens and pregnancy-flagged products in code; the engine
-    # re-checks every card before a reply leaves, whatever planner proposed it
-    kept = _diverse(matches, args.limit) if not args.category else matches[:args.limit]
-    cards = [ProductCard(sku=m.sku, name=m.name, price=m.price, currency=ctx.currency, url=m.url, image=m.image,
-                         reason=_reason(m)) for m in kept]
-    cites = [Citation(kind="graph", label=m.paths[0].text, ref=f"product:{m.sku}") for m in kept if m.paths]
+        query = query.model_copy(update={"concerns": []})
+        recs = recommend_live(ctx.graph, query, shopper, args.limit * 3, model=model)
+        relaxed = bool(recs)
+    # hard exclusions ran in commerce.exclusions on every candidate (allergens, pregnancy, routine
+    # conflicts); the engine re-checks every card before a reply leaves, whatever planner proposed it
+    kept = _diverse(recs, args.limit) if not args.category else recs[:args.limit]
+    cards = [ProductCard(sku=r.sku, name=r.name, price=r.price, currency=ctx.currency,
+                         url=r.candidate.url if r.candidate else None, image=r.candidate.image if r.candidate else None,
+                         reason=r.explanation) for r in kept]
+    cites = [Citation(kind="graph", label=_path_text(r), ref=f"product:{r.sku}") for r in kept
+             if r.candidate and r.candidate.links]
     return ToolResult(
         data={"skin_type": skin_type, "concerns": concerns, "category": args.category, "max_price": args.max_price,
-              "products": [{"sku": c.sku, "name": c.name, "price": c.price, "reason": c.reason} for c in cards],
+              "products": [{"sku": r.sku, "name": r.name, "price": r.price, "reason": r.explanation,
+                            **({"substitute_for": r.substitute_for} if r.substitute_for else {}),
+                            **({"advice": r.advice} if r.advice else {})} for r in kept],
               "avoid": p.avoid,
               "pregnancy_filter": p.pregnant_or_breastfeeding, "relaxed_concerns": relaxed},
         citations=cites, products=cards, summary=f"{len(cards)} products for {skin_type or 'any'} skin, {concerns}")
 
 
-def _diverse(matches: list[ProductMatch], limit: int) -> list[ProductMatch]:
+def _path_text(r: Recommendation) -> str:
+    lk = r.candidate.links[0]  # type: ignore[union-attr]
+    return f"Product:{r.sku} -CONTAINS-> Ingredient:{lk.ingredient} -ADDRESSES({lk.evidence})-> Concern:{lk.concern}"
+
+
+def _diverse(matches: list[Recommendation], limit: int) -> list[Recommendation]:
     """Best match per category first (a serum, a moisturiser, an SPF), then the rest by score."""
-    firsts, rest, seen = [], [], set()
+    firsts: list[Recommendation] = []
+    rest: list[Recommendation] = []
+    seen: set[str] = set()
     for m in matches:
         (rest if m.category in seen else firsts).append(m)
         seen.add(m.category)

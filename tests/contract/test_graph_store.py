@@ -136,6 +136,10 @@ def test_routine_conflicts_pairs_products_by_their_key_actives(loaded_store: Cyp
         ("FX-BPO-05", "benzoyl-peroxide", "ascorbic-acid")]
 
 
+def test_every_customer_is_listed_once_in_id_order(loaded_store: CypherGraphStore) -> None:
+    assert loaded_store.customer_ids() == ["cus-ana", "cus-ben"]
+
+
 def test_customer_profile_with_orders_newest_first(loaded_store: CypherGraphStore) -> None:
     p = loaded_store.customer("cus-ana")
     assert p.customer.skin_type == "oily"

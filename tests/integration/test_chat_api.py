@@ -75,3 +75,17 @@ def test_streaming_sends_tokens_then_the_whole_reply(client: TestClient) -> None
     kind, done = events[-1]
     assert kind == "done" and len(tokens) > 3
     assert "".join(tokens).strip() == done["reply"]
+
+
+def test_a_retried_stream_gets_the_original_reply_not_a_second_answer(client: TestClient) -> None:
+    def stream(body: dict[str, Any]) -> list[tuple[str, Any]]:
+        with client.stream("POST", "/v1/chat/stream", json=body) as r:
+            raw = "".join(r.iter_text())
+        return [(b.split("\n")[0].removeprefix("event: "), json.loads(b.split("\n")[1].removeprefix("data: ")))
+                for b in raw.strip().split("\n\n")]
+
+    body = {"text": "hello", "conversation_id": "stream-retry-01", "client_message_id": "m-1"}
+    first, again = stream(body)[-1], stream(body)
+    assert first[0] == "done" and first[1]["reply"]
+    assert [k for k, _ in again] == ["done"] and again[0][1]["status"] == "duplicate"
+    assert again[0][1]["reply"] == first[1]["reply"]

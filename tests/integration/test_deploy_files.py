@@ -34,3 +34,38 @@ def test_compose_refuses_to_start_without_a_neo4j_password() -> None:
     result = _compose({})
     assert result.returncode != 0
     assert "NEO4J_PASSWORD" in result.stderr
+
+
+def _services(config: str) -> dict[str, dict[str, object]]:
+    import yaml
+
+    return yaml.safe_load(config)["services"]  # type: ignore[no-any-return]
+
+
+def test_every_service_has_a_health_check_and_the_app_keeps_its_data_on_a_volume() -> None:
+    result = _compose({"NEO4J_PASSWORD": "s3cret", "POSTGRES_PASSWORD": "pg-s3cret"})
+    assert result.returncode == 0, result.stderr
+    services = _services(result.stdout)
+    assert set(services) >= {"neo4j", "postgres", "api", "worker"}
+    for name, service in services.items():
+        assert service.get("healthcheck", {}).get("test"), f"{name} has no health check"  # type: ignore[union-attr]
+        assert service.get("volumes"), f"{name} keeps its data in the container"
+    assert "/ready" in str(services["api"]["healthcheck"])  # type: ignore[index]
+    assert services["api"]["environment"]["SKINSAGE_LOG_FORMAT"] == "json"  # type: ignore[index]
+    assert "/var/lib/skinsage" in str(services["worker"]["volumes"])  # type: ignore[index]
+
+
+def test_the_image_is_multi_stage_non_root_and_downloads_no_models() -> None:
+    text = (ROOT / "Dockerfile").read_text()
+    lines = [line.strip() for line in text.splitlines() if line.strip() and not line.strip().startswith("#")]
+    assert sum(line.startswith("FROM ") for line in lines) >= 2
+    users = [line.split()[1] for line in lines if line.startswith("USER ")]
+    assert users and users[-1] not in ("root", "0")
+    assert lines.index(next(line for line in lines if line.startswith("USER "))) > max(
+        i for i, line in enumerate(lines) if line.startswith("FROM "))   # the runtime stage runs as that user
+    lowered = text.lower()
+    for fetch in ("curl ", "wget ", "hf_hub_download", "snapshot_download", "huggingface-cli", "git clone"):
+        assert fetch not in lowered, f"the image must not fetch anything at build time: {fetch}"
+    assert "HF_HUB_OFFLINE=1" in text   # and nothing at run time either
+    ignored = (ROOT / ".dockerignore").read_text().split()
+    assert {".git", ".env", "var"} <= set(ignored)

@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 from assistant.types import InboundMessage
 from opstore import open_store
 from opstore.errors import StoreUnavailable
-from opstore.migrate import current
+from opstore.migrate import current, head_revision
 from opstore.testing import EchoEngine, RecordingSender
 from opstore.worker import run_worker
 from skinsage.settings import Settings, get_settings
@@ -56,8 +56,8 @@ def test_db_upgrade_command_migrates_the_configured_store(tmp_path: Path, monkey
     try:
         result = CliRunner().invoke(app, ["db", "upgrade"])
         assert result.exit_code == 0, result.output
-        assert '"revision": "0001"' in result.output
-        assert current(f"sqlite:///{tmp_path / 'skinsage.db'}") == "0001"
+        assert f'"revision": "{head_revision()}"' in result.output
+        assert current(f"sqlite:///{tmp_path / 'skinsage.db'}") == head_revision()
     finally:
         get_settings.cache_clear()
 

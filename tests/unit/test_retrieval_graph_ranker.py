@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from graph.views import EntityMatch
-from retrieval.graph_ranker import GraphRanker
+from retrieval.graph_ranker import AboutRanker, GraphRanker
 from retrieval.models import Citation, IndexItem
 
 ALIASES = {"vit c": ("ingredient", "ascorbic-acid"), "niacinamide": ("ingredient", "niacinamide"),
@@ -64,3 +64,20 @@ def test_when_a_fact_joins_both_entities_single_entity_facts_are_left_to_the_oth
 def test_entities_without_facts_give_no_ranking() -> None:
     assert GraphRanker(FACTS, lambda t: [EntityMatch(kind="skin_type", id="oily", name="Oily", matched="oily",
                                                      score=1.0)]).rank("oily skin") == []
+
+
+def section(doc: str, title: str, heading: str) -> IndexItem:
+    return IndexItem(id=f"{doc}#{heading}#0", kind="document", text=heading, embed_text=heading, content_hash=heading,
+                     citation=Citation(kind="document", doc=doc, title=title, section=heading))
+
+
+def test_passages_about_the_named_ingredients_are_lifted_heading_matches_first() -> None:
+    shipping = section("shipping.md", "Shipping", "How long does delivery take?")
+    intro = section("niacinamide.md", "Niacinamide", "What does it do?")
+    pair = section("combining.md", "Combining actives", "Can I use vit c with niacinamide?")
+    single = section("combining.md", "Combining actives", "Can I use niacinamide with acids?")
+    found_by_others = [[shipping, intro, FACTS[2]], [single, pair]]
+    about = AboutRanker(link)
+    assert AboutRanker(link, limit=3).rank("vit c and niacinamide together?", found_by_others) == [pair.id, single.id, intro.id]
+    assert about.rank("vit c and niacinamide together?", found_by_others) == [pair.id, single.id]
+    assert about.rank("how long is delivery", found_by_others) == []   # nothing linked: no opinion

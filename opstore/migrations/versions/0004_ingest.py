@@ -7,8 +7,8 @@ Create Date: 2026-11-26
 
 from __future__ import annotations
 
-import sqlalchemy as sa  # noqa: F401
-from alembic import op  # noqa: F401
+import sqlalchemy as sa
+from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision = "0004"
@@ -21,8 +21,19 @@ JSON = sa.JSON().with_variant(postgresql.JSONB(), "postgresql")
 
 
 def upgrade() -> None:
-    pass
+    op.create_table('webhook_deliveries',
+        sa.Column('delivery_id', sa.String(length=128), nullable=False),
+        sa.Column('topic', sa.String(length=64), nullable=False),
+        sa.Column('received_at', TS, nullable=False),
+        sa.Column('status', sa.String(length=16), nullable=False),
+        sa.Column('attempts', sa.Integer(), nullable=False),
+        sa.Column('error', sa.Text(), nullable=True),
+        sa.CheckConstraint("status IN ('processing', 'processed', 'failed')", name=op.f('ck_webhook_deliveries_status_known')),
+        sa.PrimaryKeyConstraint('delivery_id', name=op.f('pk_webhook_deliveries'))
+    )
+    op.create_index(op.f('ix_webhook_deliveries_received_at'), 'webhook_deliveries', ['received_at'], unique=False)
 
 
 def downgrade() -> None:
-    pass
+    op.drop_index(op.f('ix_webhook_deliveries_received_at'), table_name='webhook_deliveries')
+    op.drop_table('webhook_deliveries')
