@@ -11,7 +11,20 @@ from fastapi import FastAPI
 
 from api import errors, ratelimit
 from api.middleware import install_middleware
-from api.routes import chat, console, events, health, knowledge, ops, shopify, telegram, twilio, vision, widget
+from api.routes import (
+    chat,
+    console,
+    events,
+    forecast,  # issue 8: the staff stock report
+    health,
+    knowledge,
+    ops,
+    shopify,
+    telegram,
+    twilio,
+    vision,
+    widget,
+)
 from graph.store import GraphStore
 from skinsage import __version__
 from skinsage.bootstrap import build_engine, build_graph
@@ -94,7 +107,7 @@ def create_app(settings: Settings | None = None, graph: GraphStore | None = None
     app.include_router(knowledge.router)
     app.include_router(vision.router)
     app.include_router(chat.router)
-    for part in (twilio, telegram, widget, console, shopify, events, ops):
+    for part in (twilio, telegram, widget, console, shopify, events, ops, forecast):
         app.include_router(part.router)
     widget.install_cors(app, settings)  # shop-origin CORS, 429/401 error mappings (issue 6)
     return app

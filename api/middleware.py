@@ -14,7 +14,6 @@ import errno
 import logging
 import math
 import re
-import secrets
 import time
 import uuid
 from typing import Any
@@ -24,6 +23,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from api.deps import bearer_matches
 from api.errors import error_body
 from api.ratelimit import TokenBucketLimiter
 from skinsage import metrics
@@ -63,13 +63,12 @@ class CallerLimits:
     address) as one caller with its own, larger budget."""
 
     def __init__(self, settings: Settings) -> None:
-        self.key = settings.api_key.get_secret_value().encode() if settings.api_key else None
+        self.key = settings.api_key
         self.guests = TokenBucketLimiter(settings.rate_public_ip_per_min, settings.rate_public_ip_burst)
         self.backend = TokenBucketLimiter(settings.rate_api_key_per_min, settings.rate_api_key_burst)
 
     def wait(self, scope: Scope, headers: dict[bytes, bytes]) -> tuple[str, float]:
-        given = headers.get(b"authorization", b"").removeprefix(b"Bearer ").strip()
-        if self.key and given and secrets.compare_digest(given, self.key):
+        if bearer_matches(headers.get(b"authorization"), self.key):
             return "api_key", self.backend.acquire("api_key")
         client = scope.get("client")
         return "client_ip", self.guests.acquire(client[0] if client else "unknown")

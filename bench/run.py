@@ -32,7 +32,7 @@ QUICK: dict[str, list[str]] = {
     "turns": ["--conversations", "6", "--rounds", "2", "--think-ms", "0"],
     "vision": ["--megapixels", "3", "--n", "10"],
     "proactive_week": ["--visitors", "60", "--customers", "15", "--chats", "10"],
-    "http": ["--requests", "300"],
+    "http_load": ["--requests", "300"],
 }
 SKIP = {"run", "_util", "__init__"}
 

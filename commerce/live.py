@@ -26,8 +26,11 @@ def _links(m: ProductMatch) -> tuple[Link, ...]:
 def candidates(graph: GraphStore, matches: list[ProductMatch], concerns: list[str],
                skin_type: str | None) -> list[Candidate]:
     out = []
+    found = graph.products_by_sku([m.sku for m in matches])
     for m in matches:
-        prod = graph.product(m.sku).product
+        prod = found.get(m.sku)
+        if prod is None:   # removed between the two reads: not offered
+            continue
         base = Candidate(sku=m.sku, name=m.name, category=m.category, price=m.price, stock=m.stock_on_hand,
                          key_ingredients=tuple(prod.key_ingredients), targets=frozenset(prod.concerns),
                          time_of_use=prod.time_of_use, url=m.url, image=m.image)

@@ -15,9 +15,8 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, Literal
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import func, select
 
@@ -30,6 +29,7 @@ from opstore.models import ChannelIdentity, Consent
 from opstore.models_commerce import ReminderRow, ReminderSendRow
 from opstore.outbox import new_outbox_row
 from opstore.service import StoreService
+from proactive.policy import QuietHours, in_quiet_hours, zone
 from skinsage.errors import NotFound
 from skinsage.settings import Settings
 
@@ -41,8 +41,7 @@ Kind = Literal["restock", "followup"]
 class ReminderPolicy:
     days_before: int = 7
     grace_days: int = 7
-    quiet_start: int = 21
-    quiet_end: int = 9
+    quiet: QuietHours = QuietHours(time(21), time(9))
     max_per_window: int = 2
     cap_days: int = 7
     channels: tuple[str, ...] = ("whatsapp", "sms", "telegram")
@@ -53,7 +52,7 @@ class ReminderPolicy:
     @classmethod
     def from_settings(cls, s: Settings) -> ReminderPolicy:
         return cls(days_before=s.reminder_days_before, grace_days=s.reminder_followup_grace_days,
-                   quiet_start=s.reminder_quiet_start_hour, quiet_end=s.reminder_quiet_end_hour,
+                   quiet=QuietHours.parse(s.quiet_hours_start, s.quiet_hours_end),
                    max_per_window=s.reminder_max_per_window, cap_days=s.reminder_cap_days,
                    channels=tuple(s.reminder_channels), whatsapp_template=s.reminder_whatsapp_template,
                    whatsapp_followup_template=s.reminder_whatsapp_followup_template,
@@ -103,20 +102,13 @@ def plan(due: date, runs_out: date, today: date, grace_days: int) -> Kind | None
 
 
 def local_now(now: datetime, tz_name: str | None) -> datetime:
-    try:
-        tz = ZoneInfo(tz_name or "UTC")
-    except (ZoneInfoNotFoundError, ValueError):
-        tz = ZoneInfo("UTC")
-    return now.astimezone(tz)
+    return now.astimezone(zone(tz_name))
 
 
-def quiet(now: datetime, tz_name: str | None, start: int, end: int) -> bool:
-    """Within quiet hours in the customer's own time zone (DST-aware via zoneinfo); start > end wraps
-    midnight (21 -> 9), start == end means no quiet hours."""
-    h = local_now(now, tz_name).hour
-    if start == end:
-        return False
-    return start <= h or h < end if start > end else start <= h < end
+def quiet(now: datetime, tz_name: str | None, hours: QuietHours) -> bool:
+    """Within quiet hours in the customer's own time zone (DST-aware): the same rule as every
+    proactive message (proactive.policy), so a customer has one night, not two."""
+    return in_quiet_hours(now, zone(tz_name), hours)
 
 
 def window_open(last_inbound: datetime | None, now: datetime, hours: float) -> bool:
@@ -227,7 +219,7 @@ class ReminderScheduler:
         kind = plan(row.due, row.runs_out, today, self.policy.grace_days)
         if kind is None:
             return "not_due"
-        if quiet(now, customer.timezone, self.policy.quiet_start, self.policy.quiet_end):
+        if quiet(now, customer.timezone, self.policy.quiet):
             return "quiet"
         cycle = f"{kind}:{(row.last_purchase or row.runs_out).isoformat()}"
         target = self._channel(row.customer_id)

@@ -16,10 +16,9 @@ from pathlib import Path
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-import yaml
-from pydantic import BaseModel, Field, ValidationError, field_validator
+from pydantic import BaseModel, Field, field_validator
 
-from skinsage.errors import KnowledgeError
+from skinsage.yamlfile import load_yaml_model
 
 Priority = Literal["urgent", "high", "normal", "low"]
 PRIORITY_RANK = {"urgent": 0, "high": 1, "normal": 2, "low": 3}
@@ -150,15 +149,7 @@ class HandoffRules(BaseModel):
 
 
 def load_rules(path: Path) -> HandoffRules:
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except (OSError, yaml.YAMLError) as e:
-        raise KnowledgeError(str(path), None, f"cannot read handoff rules: {e}") from e
-    try:
-        return HandoffRules.model_validate(raw)
-    except ValidationError as e:
-        err = e.errors()[0]
-        raise KnowledgeError(str(path), ".".join(str(x) for x in err["loc"]), err["msg"]) from e
+    return load_yaml_model(path, HandoffRules, "handoff rules")
 
 
 DEFAULT_RULES_PATH = Path(__file__).with_name("handoff_rules.yaml")

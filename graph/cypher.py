@@ -253,6 +253,8 @@ ORDER BY x.weight DESC, i.evidence_weight DESC, i.id
 LIMIT $limit
 """
 
+PRODUCT_SKUS = "MATCH (p:Product) RETURN p.sku AS sku ORDER BY sku"
+PRODUCTS_BY_SKU = "MATCH (p:Product) WHERE p.sku IN $skus RETURN p AS node"
 PRODUCT = """
 MATCH (p:Product {sku: $sku})
 OPTIONAL MATCH (p)-[:MADE_BY]->(b:Brand)

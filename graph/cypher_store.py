@@ -210,6 +210,13 @@ class CypherGraphStore(GraphStore):
         p["ingredients"] = ingredients
         return Product(**_model_fields(Product, p))
 
+    def product_skus(self) -> list[str]:
+        return [str(r["sku"]) for r in self._read(cypher.PRODUCT_SKUS)]
+
+    def products_by_sku(self, skus: list[str]) -> dict[str, Product]:
+        rows = self._read(cypher.PRODUCTS_BY_SKU, {"skus": list(dict.fromkeys(skus))})
+        return {str(r["node"]["sku"]): self._product_from(r["node"], []) for r in rows}
+
     def product(self, sku: str) -> ProductDetail:
         rows = self._read(cypher.PRODUCT, {"sku": sku})
         if not rows:

@@ -12,7 +12,7 @@ from datetime import date
 from pydantic import BaseModel
 
 from graph.facts import GraphFact
-from graph.model import Customer, KnowledgeBundle
+from graph.model import Customer, KnowledgeBundle, Product
 from graph.views import (
     ConcernDetail,
     CustomerProfile,
@@ -113,6 +113,15 @@ class GraphStore(ABC):
 
     @abstractmethod
     def customer(self, customer_id: str, order_limit: int = 50) -> CustomerProfile: ...
+
+    @abstractmethod
+    def product_skus(self) -> list[str]:
+        """Every product's SKU, sorted (the stock report walks the whole catalogue)."""
+
+    @abstractmethod
+    def products_by_sku(self, skus: list[str]) -> dict[str, Product]:
+        """Several products' own properties in one query, by SKU (unknown SKUs are absent). The
+        ingredient list is left empty: `product(sku)` has it, with each ingredient's details."""
 
     @abstractmethod
     def customer_ids(self) -> list[str]:

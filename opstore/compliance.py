@@ -40,7 +40,7 @@ class ComplianceService:
         self.ctx.retrying(run)
 
     def is_opted_out(self, channel: str, external_id: str) -> bool:
-        with self.ctx.uow() as uow:
+        with self.ctx.reader() as uow:
             return bool(uow.identities.opted_out_among({(channel, external_id)}))
 
     def apply_keyword(self, channel: str, external_id: str, text: str) -> Literal["stop", "start", "help"] | None:
@@ -66,7 +66,7 @@ class ComplianceService:
     def has_consent(self, kind: str, *, customer_id: str | None = None, channel: str | None = None,
                     external_id: str | None = None) -> bool:
         """The latest decision wins; no decision at all means no consent."""
-        with self.ctx.uow() as uow:
+        with self.ctx.reader() as uow:
             return bool(uow.identities.latest_consent(kind, customer_id, channel, external_id))
 
     def audit(self, actor: str, action: str, subject: str | None = None,
@@ -76,7 +76,7 @@ class ComplianceService:
             uow.commit()
 
     def audit_log(self, subject: str | None = None, limit: int = 100) -> list[AuditView]:
-        with self.ctx.uow() as uow:
+        with self.ctx.reader() as uow:
             rows = uow.audit_trail(subject, limit)
             return [AuditView.model_validate(r) for r in rows]
 

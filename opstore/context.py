@@ -42,6 +42,13 @@ class StoreContext:
     def now(self) -> datetime:
         return self.clock()
 
+    def reader(self) -> UnitOfWork:
+        """A unit of work for a use case that only reads. On SQLite it takes no write lock (the
+        writers' `BEGIN IMMEDIATE` is what serialises them); a factory without `reader` (a fake)
+        hands out its ordinary unit of work."""
+        make: Callable[[], UnitOfWork] | None = getattr(self.uow, "reader", None)
+        return make() if make is not None else self.uow()
+
     def retrying(self, use_case: Callable[[], T], attempts: int = 3) -> T:
         """Re-run a whole use case when a concurrent writer won a uniqueness race: the re-run reads
         what the winner wrote (the duplicate message, the conversation it opened) and acts on that."""

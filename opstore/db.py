@@ -1,8 +1,11 @@
 """Engines for the two supported databases, tuned for what the store needs from each.
 
 SQLite: WAL (readers never block the writer), a busy timeout instead of instant "database is locked",
-foreign keys on, and every transaction `BEGIN IMMEDIATE`, so a read-then-write use case takes the
-write lock up front and can never fail half-way with SQLITE_BUSY. PostgreSQL: psycopg 3, pre-ping.
+foreign keys on, and every writing transaction `BEGIN IMMEDIATE`, so a read-then-write use case takes the
+write lock up front and can never fail half-way with SQLITE_BUSY. Read-only units of work (an engine
+with the execution option `sqlite_begin="DEFERRED"`, see `opstore.sql.SqlDatabase.reader`) begin
+DEFERRED: they read a WAL snapshot and never wait for, or hold up, the one writer.
+PostgreSQL: psycopg 3, pre-ping.
 """
 
 from __future__ import annotations
@@ -19,7 +22,12 @@ from skinsage.errors import InvalidInput
 #: busy_timeout: wait for the one writer instead of failing. `synchronous` is set per engine: FULL
 #: (default) makes a commit survive power loss at one fsync per transaction; NORMAL survives a crash
 #: of the process only (the WAL is in the OS cache), at about twice the throughput.
-SQLITE_PRAGMAS = ("journal_mode=WAL", "foreign_keys=ON", "busy_timeout=30000")
+SQLITE_PRAGMAS = ("journal_mode=WAL", "foreign_keys=ON", "busy_timeout=30000",
+                  # per connection: 16 MB page cache (default 2 MB), temp b-trees in memory, and reads
+                  # through a 256 MB memory map instead of read() calls (writes still go through the WAL)
+                  "cache_size=-16000", "temp_store=MEMORY", "mmap_size=268435456")
+#: How a transaction begins on SQLite unless the engine's execution options say otherwise.
+SQLITE_BEGIN = ("IMMEDIATE", "DEFERRED")
 
 
 def normalise_url(url: str) -> URL:
@@ -56,6 +64,9 @@ def _sqlite_engine(u: URL, synchronous: str) -> Engine:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        mode = conn.get_execution_options().get("sqlite_begin", "IMMEDIATE")
+        if mode not in SQLITE_BEGIN:
+            raise ValueError(f"sqlite_begin must be one of {SQLITE_BEGIN}, not {mode!r}")
+        conn.exec_driver_sql(f"BEGIN {mode}")
 
     return engine

@@ -98,16 +98,16 @@ class HandoffService:
 
     def queue(self, limit: int = 100) -> list[ConversationView]:
         """Waiting conversations, longest-waiting first."""
-        with self.ctx.uow() as uow:
+        with self.ctx.reader() as uow:
             return [ConversationView.model_validate(c) for c in uow.conversations.waiting(limit)]
 
     def conversation(self, conversation_id: str) -> ConversationView:
-        with self.ctx.uow() as uow:
+        with self.ctx.reader() as uow:
             return ConversationView.model_validate(_conversation(uow, conversation_id))
 
     def transcript(self, conversation_id: str, limit: int = 500) -> list[MessageView]:
         """Oldest first, with each bot message's trace (tools, citations) in its payload."""
-        with self.ctx.uow() as uow:
+        with self.ctx.reader() as uow:
             return [MessageView.model_validate(m) for m in uow.messages.transcript(conversation_id, limit)]
 
 

@@ -7,6 +7,7 @@ logged-in customer created). Unverified identities keep talking to the bot, anon
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from opstore import domain
@@ -16,6 +17,23 @@ from opstore.errors import LinkCodeInvalid
 from opstore.models import ChannelIdentity, LinkCode
 from opstore.ports import CustomerDirectory, UnitOfWork
 from skinsage.errors import InvalidInput
+
+
+@dataclass(frozen=True)
+class ProofLookup:
+    """A proof of identity resolved as far as possible outside the store: either the customer is known
+    (the proof names it, or the directory knows it), or only this store's verified identities can tell,
+    which `customer(uow)` asks inside the caller's transaction (no transaction of its own)."""
+
+    known: str | None
+    channel: str | None = None
+    external_id: str | None = None
+
+    def customer(self, uow: UnitOfWork) -> str | None:
+        if self.known or not (self.channel and self.external_id):
+            return self.known
+        ident = uow.identities.get(self.channel, self.external_id)
+        return ident.customer_id if ident is not None and ident.verified else None
 
 
 def attach_identity(uow: UnitOfWork, channel: str, external_id: str, now: datetime, *,
@@ -49,20 +67,28 @@ class IdentityService:
         """A channel's proof of identity -> customer id. `customer:<id>` (a signed shop token names the
         customer), else `channel:value` (verified email/phone) through the directory (the graph),
         else through identities this store has already verified."""
+        found = self.resolve_proof(proof)
+        if found.known or not (found.channel and found.external_id):
+            return found.known
+        return self.customer_for(found.channel, found.external_id)
+
+    def resolve_proof(self, proof: str) -> ProofLookup:
+        """`customer_for_proof` without touching the store (so `receive` can finish the lookup inside
+        its own write transaction instead of opening one more)."""
         kind, _, value = proof.partition(":")
         if not value:
-            return None
+            return ProofLookup(None)
         if kind == "customer":
-            return value
+            return ProofLookup(value)
         if self.directory is not None:
             found = self.directory.customer_by_identity(proof)
             if found:
-                return found
-        return self.customer_for(kind, value)
+                return ProofLookup(found)
+        return ProofLookup(None, kind, value)
 
     def customer_for(self, channel: str, external_id: str) -> str | None:
         """The customer behind a channel identity, only if that identity is verified."""
-        with self.ctx.uow() as uow:
+        with self.ctx.reader() as uow:
             ident = uow.identities.get(channel, external_id)
             return ident.customer_id if ident is not None and ident.verified else None
 

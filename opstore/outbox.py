@@ -70,13 +70,20 @@ class OutboxService:
     def claim_due(self, limit: int = 50, worker_id: str = "worker", *,
                   only: Sequence[str] | None = None) -> list[OutboxItem]:
         """Claim due rows for sending (`only`: just these ids, e.g. the reply a request just made)."""
+        return self._claim(limit, worker_id, only)[0]
+
+    def _claim(self, limit: int, worker_id: str, only: Sequence[str] | None) -> tuple[list[OutboxItem],
+                                                                                     set[tuple[str, str]]]:
+        """Claim due rows and, in the same transaction (one commit less per batch), read which of
+        their recipients are opted out: the opt-out state as of the claim, just before sending."""
         token = domain.new_id()
         with self.ctx.uow() as uow:
             rows = uow.outbox.claim_due(limit, worker_id, token, self.ctx.now(), self.ctx.config.processing_lease_s,
                                         only)
             items = [OutboxItem.model_validate(r) for r in rows]
+            stopped = uow.identities.opted_out_among({(i.channel, i.recipient) for i in items}) if items else set()
             uow.commit()
-        return items
+        return items, stopped
 
     def mark_sent(self, item: OutboxItem, provider_id: str) -> bool:
         """False if the claim was lost (lease lapsed and another worker took the row)."""
@@ -116,11 +123,9 @@ class OutboxService:
         """Claim due rows and send them through `sender`, honouring opt-outs at send time. A channel
         may pass `only=[processed.outbox_id]` to send its reply at once instead of waiting for a worker."""
         report = DeliveryReport()
-        items = self.claim_due(limit, worker_id, only=only)
+        items, stopped = self._claim(limit, worker_id, only)
         if not items:
             return report
-        with self.ctx.uow() as uow:
-            stopped = uow.identities.opted_out_among({(i.channel, i.recipient) for i in items})
         for item in items:
             report.claimed += 1
             if not item.ignore_opt_out and (item.channel, item.recipient) in stopped:
@@ -154,7 +159,7 @@ class OutboxService:
         return touched
 
     def get(self, outbox_id: str) -> OutboxItem | None:
-        with self.ctx.uow() as uow:
+        with self.ctx.reader() as uow:
             row = uow.outbox.get(outbox_id)
             return OutboxItem.model_validate(row) if row else None
 

@@ -9,6 +9,7 @@ are single repository methods, so each adapter can do them the way its database 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from contextlib import AbstractContextManager
 from collections.abc import Sequence
 from datetime import datetime
 from types import TracebackType
@@ -113,6 +114,11 @@ class UnitOfWork(ABC):
     @abstractmethod
     def audit_trail(self, subject: str | None, limit: int) -> Sequence[AuditEntry]:
         """Newest first; all subjects when `subject` is None."""
+
+    @abstractmethod
+    def savepoint(self) -> AbstractContextManager[None]:
+        """A nested transaction: leaving it with an exception undoes only what was written inside it
+        (store errors come out translated, e.g. `Conflict`); the outer transaction stays usable."""
 
     @abstractmethod
     def flush(self) -> None:

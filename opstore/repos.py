@@ -30,6 +30,7 @@ from opstore.models import (
 )
 
 _OTHER = aliased(Message)  # "another message of the same conversation" in the in-flight check
+_UNFINISHED = ("received", "processing", "failed")
 
 
 def _claimable(in_line: bool = True) -> ColumnElement[bool]:
@@ -39,13 +40,19 @@ def _claimable(in_line: bool = True) -> ColumnElement[bool]:
     bind parameters (`now`, `stale`, `max_attempts`): the claim runs per message, hot."""
     now, stale = bindparam("now", type_=UTCDateTime()), bindparam("stale", type_=UTCDateTime())
     max_attempts = bindparam("max_attempts", type_=Integer())
-    due = or_(Message.status == "received",
-              and_(Message.status == "processing", Message.claimed_at < stale),
-              and_(Message.status == "failed", Message.attempts < max_attempts, Message.next_attempt_at <= now))
+    # `status IN (...)` repeats what `due` implies, so an index on (direction, status) finds the few
+    # unfinished messages instead of scanning every inbound message ever stored
+    due = and_(Message.status.in_(_UNFINISHED),
+               or_(Message.status == "received",
+                   and_(Message.status == "processing", Message.claimed_at < stale),
+                   and_(Message.status == "failed", Message.attempts < max_attempts, Message.next_attempt_at <= now)))
     o = _OTHER
     earlier = or_(o.created_at < Message.created_at, and_(o.created_at == Message.created_at, o.id < Message.id))
     unfinished = or_(o.status.in_(("received", "processing")), and_(o.status == "failed", o.attempts < max_attempts))
-    ahead = exists().where(o.conversation_id == Message.conversation_id, o.direction == "in", o.id != Message.id,
+    # `direction || ''`: the same test, but one no index can serve, so SQLite (which has no statistics
+    # to go by) looks the other messages up by conversation, not by scanning every inbound message
+    ahead = exists().where(o.conversation_id == Message.conversation_id, o.direction.concat("") == "in",
+                           o.id != Message.id,
                            or_(and_(o.status == "processing", o.claimed_at >= stale), and_(earlier, unfinished)))
     return and_(Message.direction == "in", due, ~ahead) if in_line else and_(Message.direction == "in", due)
 
@@ -63,6 +70,19 @@ _CLAIM, _CLAIM_OUT_OF_LINE = (
     for in_line in (True, False))
 
 
+# The lookups every webhook makes, built once (building and cache-keying a statement per call cost
+# more CPU than running it on SQLite)
+_CONVERSATION = select(Conversation).where(Conversation.id == bindparam("id"))
+_CONVERSATION_LOCKED = _CONVERSATION.with_for_update()
+_OPEN_FOR = select(Conversation).where(Conversation.channel == bindparam("channel"),
+                                       Conversation.channel_user_id == bindparam("user"),
+                                       Conversation.status != "closed")
+_BY_PROVIDER_ID = select(Message).where(Message.channel == bindparam("channel"),
+                                        Message.provider_message_id == bindparam("provider_id"))
+_IDENTITY = select(ChannelIdentity).where(ChannelIdentity.channel == bindparam("channel"),
+                                          ChannelIdentity.external_id == bindparam("external_id"))
+
+
 def _rows(result: Any) -> int:
     return int(result.rowcount or 0)
 
@@ -72,13 +92,10 @@ class SqlConversations:
         self.s = s
 
     def get(self, conversation_id: str, *, lock: bool = False) -> Conversation | None:
-        q = select(Conversation).where(Conversation.id == conversation_id)
-        return self.s.scalar(q.with_for_update() if lock else q)
+        return self.s.scalar(_CONVERSATION_LOCKED if lock else _CONVERSATION, {"id": conversation_id})
 
     def open_for(self, channel: str, channel_user_id: str) -> Conversation | None:
-        return self.s.scalar(select(Conversation).where(
-            Conversation.channel == channel, Conversation.channel_user_id == channel_user_id,
-            Conversation.status != "closed"))
+        return self.s.scalar(_OPEN_FOR, {"channel": channel, "user": channel_user_id})
 
     def of_customer(self, customer_id: str) -> Sequence[Conversation]:
         return self.s.scalars(select(Conversation).where(Conversation.customer_id == customer_id)).all()
@@ -108,8 +125,7 @@ class SqlMessages:
         return self.s.get(Message, message_id)
 
     def by_provider_id(self, channel: str, provider_message_id: str) -> Message | None:
-        return self.s.scalar(select(Message).where(Message.channel == channel,
-                                                   Message.provider_message_id == provider_message_id))
+        return self.s.scalar(_BY_PROVIDER_ID, {"channel": channel, "provider_id": provider_message_id})
 
     def history(self, conversation_id: str, customer_id: str | None, limit: int,
                 before: Message) -> Sequence[Message]:
@@ -162,8 +178,7 @@ class SqlIdentities:
         self.s = s
 
     def get(self, channel: str, external_id: str) -> ChannelIdentity | None:
-        return self.s.scalar(select(ChannelIdentity).where(ChannelIdentity.channel == channel,
-                                                           ChannelIdentity.external_id == external_id))
+        return self.s.scalar(_IDENTITY, {"channel": channel, "external_id": external_id})
 
     def redeem_code(self, code_hash: str, now: datetime, channel: str, external_id: str) -> LinkCode | None:
         res = self.s.execute(update(LinkCode).where(
@@ -222,12 +237,12 @@ class SqlOutbox:
                 return []
         else:
             ids = batch.scalar_subquery()
-        self.s.execute(update(OutboxRow).where(OutboxRow.id.in_(ids), due).values(
+        claimed = self.s.scalars(update(OutboxRow).where(OutboxRow.id.in_(ids), due).values(
             status="sending", claim_token=token, claimed_by=worker_id, attempts=OutboxRow.attempts + 1,
-            lease_until=now + timedelta(seconds=lease_s), updated_at=now)
-            .execution_options(synchronize_session=False))
-        return self.s.scalars(select(OutboxRow).where(OutboxRow.claim_token == token)
-                              .order_by(OutboxRow.next_attempt_at)).all()
+            lease_until=now + timedelta(seconds=lease_s), updated_at=now).returning(OutboxRow)
+            .execution_options(synchronize_session=False)).all()
+        # RETURNING gives the claimed rows at once (claim_token has no index to find them again by)
+        return sorted(claimed, key=lambda r: (r.next_attempt_at, r.id))
 
     def finish(self, outbox_id: str, token: str, values: dict[str, Any]) -> bool:
         return _rows(self.s.execute(update(OutboxRow).where(

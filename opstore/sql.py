@@ -6,7 +6,8 @@ Driver errors leave here translated into the store's own errors (`Conflict`, `St
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from types import TracebackType
 from typing import Any
 
@@ -30,8 +31,9 @@ def translate(e: SQLAlchemyError) -> StoreError:
 
 
 class SqlUnitOfWork(UnitOfWork):
-    def __init__(self, factory: sessionmaker[Session]) -> None:
+    def __init__(self, factory: sessionmaker[Session], *, read_only: bool = False) -> None:
         self.session = factory()
+        self.read_only = read_only
         self.conversations = SqlConversations(self.session)
         self.messages = SqlMessages(self.session)
         self.identities = SqlIdentities(self.session)
@@ -44,10 +46,22 @@ class SqlUnitOfWork(UnitOfWork):
         q = select(AuditEntry).order_by(AuditEntry.at.desc(), AuditEntry.id.desc()).limit(limit)
         return self.session.scalars(q.where(AuditEntry.subject == subject) if subject else q).all()
 
+    @contextmanager
+    def savepoint(self) -> Iterator[None]:
+        try:
+            with self.session.begin_nested():
+                yield
+        except SQLAlchemyError as e:
+            raise translate(e) from e
+
     def flush(self) -> None:
         self.session.flush()
 
     def commit(self) -> None:
+        if self.read_only and (self.session.new or self.session.dirty or self.session.deleted):
+            # a read-only unit of work began DEFERRED on SQLite: upgrading it to a writer could fail
+            # with SQLITE_BUSY half-way, so a use case that writes must use `SqlDatabase()` instead
+            raise StoreError("a read-only unit of work cannot write")
         self.session.commit()
 
     def rollback(self) -> None:
@@ -73,9 +87,16 @@ class SqlDatabase:
         self.engine: Engine = make_engine(url, pool_size=pool_size, sqlite_synchronous=sqlite_synchronous)
         self.backend = self.engine.dialect.name
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        # SQLite: reads begin DEFERRED (a WAL snapshot, no write lock); PostgreSQL: the same engine
+        self._readers = sessionmaker(self.engine.execution_options(sqlite_begin="DEFERRED"), expire_on_commit=False)
 
     def __call__(self) -> SqlUnitOfWork:
+        """A unit of work that may write (on SQLite it holds the write lock from its first statement)."""
         return SqlUnitOfWork(self._sessions)
+
+    def reader(self) -> SqlUnitOfWork:
+        """A unit of work that only reads: never waits for the writer, never holds it up."""
+        return SqlUnitOfWork(self._readers, read_only=True)
 
     def ping(self) -> None:
         try:

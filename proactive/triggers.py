@@ -15,14 +15,14 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Literal, Protocol
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
 from graph.views import CustomerProfile, ProductDetail
 from proactive import policy
 from proactive.repo import Outgoing, ProactiveStore
-from skinsage.errors import InvalidInput, KnowledgeError, NotFound
+from skinsage.errors import InvalidInput, NotFound
 from skinsage.settings import Settings
+from skinsage.yamlfile import load_yaml_model
 
 Season = Literal["winter", "spring", "summer", "autumn"]
 
@@ -72,12 +72,7 @@ class TriggerRules(BaseModel):
 
 
 def load_rules(path: Path) -> TriggerRules:
-    try:
-        return TriggerRules.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")) or {})
-    except FileNotFoundError as e:
-        raise KnowledgeError(str(path), None, "trigger rules file not found") from e
-    except (yaml.YAMLError, ValidationError) as e:
-        raise KnowledgeError(str(path), None, f"invalid trigger rules: {e}") from e
+    return load_yaml_model(path, TriggerRules, "trigger rules")
 
 
 @dataclass(frozen=True)
@@ -108,7 +103,7 @@ class Triggers:
     def from_settings(cls, settings: Settings, repo: ProactiveStore, customers: CustomerData,
                       rules: TriggerRules | None = None) -> Triggers:
         return cls(repo=repo, customers=customers, rules=rules or load_rules(settings.proactive_triggers_path),
-                   quiet=policy.QuietHours.parse(settings.proactive_quiet_start, settings.proactive_quiet_end),
+                   quiet=policy.QuietHours.parse(settings.quiet_hours_start, settings.quiet_hours_end),
                    max_per_week=settings.proactive_max_per_week, holdout_share=settings.proactive_holdout_share,
                    holdout_salt=settings.proactive_holdout_salt, brand=settings.brand_name)
 

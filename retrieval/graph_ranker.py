@@ -92,19 +92,22 @@ class AboutRanker:
         self._max_chars = max_query_chars
         self._cache: dict[str, frozenset[str]] = {}
 
-    def _entities(self, text: str | None) -> frozenset[str]:
-        if not text:
+    def _linked(self, text: str) -> frozenset[str]:
+        return frozenset(m.id for m in self._link(text[:self._max_chars])
+                         if m.kind in self._KINDS and m.score >= self._min)
+
+    def _entities(self, heading: str | None) -> frozenset[str]:
+        """A heading's entities, cached: headings come from the corpus, so the cache is bounded."""
+        if not heading:
             return frozenset()
-        hit = self._cache.get(text)
+        hit = self._cache.get(heading)
         if hit is None:
-            hit = frozenset(m.id for m in self._link(text[:self._max_chars])
-                            if m.kind in self._KINDS and m.score >= self._min)
-            self._cache[text] = hit
+            hit = self._cache[heading] = self._linked(heading)
         return hit
 
     def rank(self, query: str, candidates: list[list[IndexItem]]) -> list[str]:
         """Document ids from `candidates` (each a ranked list) that share an entity with the query."""
-        linked = self._entities(query)
+        linked = self._linked(query)
         if not linked:
             return []
         best: dict[str, tuple[int, int, int]] = {}

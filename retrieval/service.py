@@ -6,6 +6,7 @@ tests with fakes; nothing here picks an adapter on its own.
 
 from __future__ import annotations
 
+import functools
 import threading
 import time
 from collections.abc import Mapping
@@ -68,7 +69,10 @@ def graph_product_lookup(graph: GraphStore, ttl_s: float = 60.0) -> ProductLooku
 def hybrid_retriever(index: VectorIndex, embedder: Embedder, link: Linker, *,
                      products: ProductLookup | None = None, weights: Mapping[str, float] | None = None,
                      rrf_k: float = DEFAULT_RRF_K) -> HybridRetriever:
-    """The three rankers over what the index holds, fused, after spelling correction of the query."""
+    """The three rankers over what the index holds, fused, after spelling correction of the query.
+    The graph ranker and the document ranker both link the question: one resolver call serves both
+    (the last few questions are remembered, so concurrent searches rarely miss)."""
+    link = functools.lru_cache(maxsize=4)(link)   # per question, not a cache of questions
     items = index.items()
     rankers: list[Ranker] = [GraphRanker(items, link), VectorRanker(index, embedder),
                              BM25Index([i.id for i in items], [i.embed_text for i in items])]

@@ -45,6 +45,7 @@ from proactive.cli import report as proactive_report; app.command("report")(proa
 from skinsage.backup import backup_app
 
 app.add_typer(backup_app, name="backup")
+from commerce.forecast_cli import forecast_app; app.add_typer(forecast_app, name="forecast")  # noqa: E402,E702  (issue 8)
 
 
 def _settings(knowledge_dir: Path | None = None) -> Settings:

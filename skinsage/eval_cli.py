@@ -104,3 +104,35 @@ def eval_recommend(
     typer.echo(format_table(["method", "NDCG@10", "recall@10", "ms/user"], rows))
     base = totals["popularity"].ndcg_at_10
     typer.echo(f"hybrid / popularity NDCG@10: {totals['hybrid'].ndcg_at_10 / base:.2f}x" if base else "no baseline")
+
+
+@eval_app.command("forecast")
+def eval_forecast(
+    methods: Annotated[str, typer.Option(help="candidate models, comma-separated")] = "ses,tsb,tsb_slow,theta,seasonal_naive",
+    public: Annotated[bool, typer.Option(help="also the public series bundled in installed packages")] = True,
+) -> None:
+    """MASE and WAPE per forecasting method and for the per-SKU selection, in one run, out of sample:
+    the demo sales (daily per SKU) and real public series shipped inside installed packages (issue 8)."""
+    from commerce.forecast_eval import evaluate_demo, evaluate_public
+    from commerce.forecast_service import calendar_from, config_from
+    from ingest.seed import seed_bundle
+
+    s = get_settings()
+    try:
+        cfg = type(base := config_from(s)).model_validate(
+            base.model_dump() | {"methods": tuple(m.strip() for m in methods.split(",") if m.strip())})
+    except ValueError as e:
+        typer.secho(f"error: {e}", fg=typer.colors.RED, err=True)
+        raise typer.Exit(code=2) from e
+    tables = [evaluate_demo(seed_bundle(s), s.demo_anchor_date, cfg, calendar_from(s), s.forecast_history_days)]
+    if public:
+        tables += evaluate_public(cfg)
+    for t in tables:
+        typer.echo(f"{t.dataset}: {t.series} series, {t.folds} rolling origins x {t.horizon} steps ahead")
+        weekly = any(r["weekly_mase"] == r["weekly_mase"] for r in t.rows.values())   # NaN != NaN
+        typer.echo(format_table(["method", "MASE", "WAPE", *(["weekly MASE"] if weekly else []), "scored"],
+                                [[m, r["mase"], r["wape"], *([r["weekly_mase"]] if weekly else []), int(r["scored"])]
+                                 for m, r in t.rows.items()]))
+        typer.echo(f"selected vs seasonal naive MASE: {t.improvement():+.1%}"
+                   + (f"; on weekly totals of the same daily forecasts: {t.improvement(metric='weekly_mase'):+.1%}"
+                      if weekly else "") + "\n")

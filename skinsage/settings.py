@@ -57,6 +57,10 @@ class Settings(BaseSettings):
     prompts_dir: Path = REPO_ROOT / "prompts"
     brand_name: str = "Lumen Skin House"
     reminder_days_before: int = Field(default=7, ge=0, le=60)
+    # Nothing the brand starts itself (restock reminders, proactive messages) is sent between these
+    # hours of the customer's own local time (HH:MM; start after end spans midnight).
+    quiet_hours_start: str = "21:00"
+    quiet_hours_end: str = "09:00"
 
     # Retrieval: brand documents + graph facts, indexed as vectors (FAISS on disk) and keywords.
     documents_dir: Path = REPO_ROOT / "knowledge" / "documents"
@@ -154,11 +158,25 @@ class Settings(BaseSettings):
     console_csat: bool = True                   # ask for a 1-5 rating after an agent hands back
 
     # --- commerce: recommendations, reminders, forecasts (issue 8) ---
+    #: Stock forecasts (commerce/forecast*.py): the cycle service level safety stock is sized for.
+    forecast_service_level: float = Field(default=0.95, ge=0.5, lt=1)
+    #: Supplier lead time used for every SKU when set; otherwise each product's own `lead_time_days`.
+    forecast_lead_time_days: int | None = Field(default=None, ge=0, le=365)
+    #: Days between stock reviews: an order covers lead time + one review period.
+    forecast_review_days: int = Field(default=30, ge=0, le=365)
+    #: Days of sales history read per SKU, and the rolling-origin backtest (folds x days) that picks the model.
+    forecast_history_days: int = Field(default=730, ge=28, le=3650)
+    forecast_backtest_folds: int = Field(default=3, ge=1, le=12)
+    forecast_backtest_days: int = Field(default=28, ge=7, le=180)
+    #: Candidate models per SKU (seasonal_naive is always scored); `theta` is accurate but ~50x slower.
+    forecast_methods: list[str] = ["ses", "tsb", "tsb_slow", "seasonal_naive"]
+    #: Central prediction interval reported around every forecast.
+    forecast_interval_level: float = Field(default=0.9, gt=0.5, lt=1)
+    #: Promotions and holidays treated as known future events; None means no events.
+    forecast_calendar_path: Path | None = REPO_ROOT / "commerce" / "calendar.yaml"
     #: A follow-up goes out when the last purchase is this many days past the expected cycle.
     reminder_followup_grace_days: int = Field(default=7, ge=1, le=90)
     #: No reminder is enqueued between these local hours in the customer's time zone (start > end wraps midnight).
-    reminder_quiet_start_hour: int = Field(default=21, ge=0, le=23)
-    reminder_quiet_end_hour: int = Field(default=9, ge=0, le=23)
     #: At most this many reminders per customer in any `reminder_cap_days` window, across channels.
     reminder_max_per_window: int = Field(default=2, ge=1)
     reminder_cap_days: int = Field(default=7, ge=1)
@@ -190,8 +208,6 @@ class Settings(BaseSettings):
     proactive_max_batch: int = Field(default=50, ge=1, le=500)
     proactive_holdout_share: float = Field(default=0.1, ge=0, lt=1)   # share of subjects that get nothing
     proactive_holdout_salt: str = "skinsage-holdout-v1"               # change to reshuffle the groups
-    proactive_quiet_start: str = "21:00"                              # customer's local time
-    proactive_quiet_end: str = "08:00"
     proactive_max_per_week: int = Field(default=2, ge=0)              # proactive sends per subject, 7 days
     proactive_conversion_days: int = Field(default=7, ge=1)           # an order within N days converts
     proactive_event_retention_days: int = Field(default=180, ge=1)

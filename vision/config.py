@@ -5,10 +5,9 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-import yaml
-from pydantic import BaseModel, Field, ValidationError, ValidationInfo, field_validator
+from pydantic import BaseModel, Field, ValidationInfo, field_validator
 
-from skinsage.errors import KnowledgeError
+from skinsage.yamlfile import load_yaml_model
 from vision.models import CONCERN_IDS, METRICS, REGION_GROUPS, REGIONS
 
 
@@ -84,13 +83,4 @@ class VisionThresholds(BaseModel):
 
 @lru_cache(maxsize=8)
 def load_thresholds(path: Path) -> VisionThresholds:
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except (OSError, yaml.YAMLError) as e:
-        raise KnowledgeError(str(path), None, f"cannot read thresholds: {e}") from e
-    try:
-        return VisionThresholds.model_validate(raw)
-    except ValidationError as e:
-        err = e.errors()[0]
-        loc = ".".join(str(p) for p in err["loc"])
-        raise KnowledgeError(str(path), loc, err["msg"]) from e
+    return load_yaml_model(path, VisionThresholds, "thresholds")

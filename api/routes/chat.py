@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import json
 import queue
-import secrets
 import threading
 import uuid
 from collections.abc import AsyncIterator
@@ -20,7 +19,7 @@ from fastapi import APIRouter, Header
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field, field_validator
 
-from api.deps import EngineDep, SettingsDep, StoreDep
+from api.deps import EngineDep, SettingsDep, StoreDep, bearer_matches
 from assistant.types import ConversationEngine, InboundMessage, ProductCard, Reply, Turn
 from skinsage.errors import Forbidden, InvalidInput
 from skinsage.settings import Settings
@@ -61,9 +60,7 @@ class ChatOut(BaseModel):
 def _caller_customer(body: ChatIn, authorization: str | None, settings: Settings) -> str | None:
     if body.customer_id is None:
         return None
-    key = settings.api_key.get_secret_value() if settings.api_key else None
-    given = (authorization or "").removeprefix("Bearer ").strip()
-    if not key or not secrets.compare_digest(given.encode(), key.encode()):
+    if not bearer_matches(authorization, settings.api_key):
         raise Forbidden("customer_id needs the API key (Authorization: Bearer ...); guests omit it")
     return body.customer_id
 
@@ -130,7 +127,8 @@ class _StreamingEngine:
         return self.engine.handle(turn, self.sink)  # type: ignore[no-any-return]
 
 
-@router.post("/chat/stream")
+@router.post("/chat/stream", response_class=StreamingResponse,
+             responses={200: {"content": {"text/event-stream": {}}, "description": "token, reset, then done or error"}})
 async def chat_stream(body: ChatIn, store: StoreDep, engine: EngineDep, settings: SettingsDep,
                       authorization: Annotated[str | None, Header()] = None) -> StreamingResponse:
     """The same turn as POST /v1/chat, as Server-Sent Events: `token`, `reset`, then `done` with the reply."""

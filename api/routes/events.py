@@ -9,7 +9,6 @@ GET  /widget/events.js       the storefront snippet
 from __future__ import annotations
 
 import math
-import secrets
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -17,7 +16,7 @@ from fastapi import APIRouter, Header, Query, Request
 from fastapi.responses import FileResponse, JSONResponse, Response
 from pydantic import BaseModel
 
-from api.deps import GraphDep, SettingsDep, StoreDep
+from api.deps import GraphDep, SettingsDep, StoreDep, bearer_matches
 from api.errors import error_body
 from api.ratelimit import RateLimit
 from proactive.events import EventBatch, RecordResult, VisitorId, signature_valid, tracking_allowed
@@ -76,11 +75,10 @@ def _customer(batch: EventBatch, authorization: str | None, settings: Settings) 
     """A customer id only when the shop vouches for it (API key, or the page's HMAC signature)."""
     if batch.customer_id is None:
         return None
-    key = settings.api_key.get_secret_value() if settings.api_key else None
-    given = (authorization or "").removeprefix("Bearer ").strip()
-    if key and given and secrets.compare_digest(given.encode(), key.encode()):
+    if bearer_matches(authorization, settings.api_key):
         return batch.customer_id
-    secret = settings.proactive_identity_secret.get_secret_value() if settings.proactive_identity_secret else key
+    signing = settings.proactive_identity_secret or settings.api_key
+    secret = signing.get_secret_value() if signing else None
     if signature_valid(batch.customer_id, batch.customer_sig, secret):
         return batch.customer_id
     raise Forbidden("customer_id needs customer_sig (HMAC from the shop) or the API key; guests omit it")

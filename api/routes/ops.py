@@ -9,13 +9,12 @@ every customer's data to disk.
 from __future__ import annotations
 
 import asyncio
-import secrets
 from typing import Annotated
 
 from fastapi import APIRouter, Header, Request
 from fastapi.responses import Response
 
-from api.deps import SettingsDep
+from api.deps import SettingsDep, bearer_matches
 from api.middleware import store_engine
 from skinsage import metrics
 from skinsage.errors import Forbidden
@@ -29,9 +28,8 @@ router = APIRouter(tags=["ops"])
 async def prometheus_metrics(request: Request, settings: SettingsDep,
                              authorization: Annotated[str | None, Header()] = None) -> Response:
     """Request latency by route, turns, tools, handoffs, outbox depth and age, LLM tokens and cost."""
-    if settings.metrics_token is not None and settings.metrics_token.get_secret_value():
-        given = (authorization or "").removeprefix("Bearer ").strip()
-        if not secrets.compare_digest(given.encode(), settings.metrics_token.get_secret_value().encode()):
-            raise Forbidden("the metrics endpoint needs its token (Authorization: Bearer ...)")
+    if settings.metrics_token is not None and settings.metrics_token.get_secret_value() \
+            and not bearer_matches(authorization, settings.metrics_token):
+        raise Forbidden("the metrics endpoint needs its token (Authorization: Bearer ...)")
     body, content_type = await asyncio.to_thread(metrics.render, store_engine(request.app))
     return Response(body, media_type=content_type)

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import math
 import re
-from datetime import timedelta
 
 from pydantic import BaseModel, Field
 
@@ -217,34 +215,27 @@ def cancel_reminder(ctx: ToolContext, args: CancelArgs) -> ToolResult:
 
 class StockArgs(BaseModel):
     product: str = Field(min_length=1, max_length=200)
-    service_level: float = Field(default=0.95, gt=0.5, lt=0.999)
+    service_level: float | None = Field(default=None, gt=0.5, lt=0.999,
+                                        description="cycle service level for safety stock; default from settings")
+
+
+_METHOD_WORDS = {"ses": "exponential smoothing", "tsb": "intermittent-demand (TSB) model", "theta": "Theta model",
+                 "seasonal_naive": "same weekday last week", "no_history": "no sales history"}
 
 
 @tool("stock_forecast", StockArgs, staff_only=True)
 def stock_forecast(ctx: ToolContext, args: StockArgs) -> ToolResult:
-    """Staff only: days of cover, average demand and reorder point for a product, from its sales history."""
-    hits = ctx.graph.find_products(args.product, limit=1)
-    if not hits:
-        raise NotFound(f"no product matches {args.product!r}")
-    prod = ctx.graph.product(hits[0].id).product
-    window = 90
-    sales = ctx.graph.product_sales(prod.sku, ctx.today - timedelta(days=window))
-    daily = [0] * window
-    for day, qty in sales:
-        idx = (day - (ctx.today - timedelta(days=window))).days
-        if 0 <= idx < window:
-            daily[idx] += qty
-    mean = sum(daily) / window
-    sd = math.sqrt(sum((x - mean) ** 2 for x in daily) / max(window - 1, 1))
-    z = {0.9: 1.28, 0.95: 1.645, 0.98: 2.05, 0.99: 2.33}.get(round(args.service_level, 2), 1.645)
-    lead = prod.lead_time_days
-    safety = z * sd * math.sqrt(lead)
-    reorder_point = mean * lead + safety
-    cover = prod.stock_on_hand / mean if mean > 0 else None
-    data = {"sku": prod.sku, "name": prod.name, "stock_on_hand": prod.stock_on_hand,
-            "avg_daily_demand": round(mean, 2), "days_of_cover": round(cover, 1) if cover is not None else None,
-            "lead_time_days": lead, "reorder_point": math.ceil(reorder_point), "safety_stock": math.ceil(safety),
-            "reorder_now": prod.stock_on_hand <= reorder_point, "method": f"{window}-day mean demand",
-            "window_days": window}
-    return ToolResult(data=data, citations=[Citation(kind="graph", label=f"Product:{prod.sku} sales, last {window} days")],
-                      summary=f"{prod.sku}: {data['days_of_cover']} days of cover")
+    """Staff only: days of cover, forecast demand for 30/60/90 days with intervals, reorder point and
+    suggested order quantity for a product, from the model its own sales backtests chose."""
+    from commerce.forecast_service import forecast_product
+    from skinsage.settings import get_settings
+
+    settings = get_settings()
+    if args.service_level is not None:
+        settings = settings.model_copy(update={"forecast_service_level": args.service_level})
+    row = forecast_product(ctx.graph, settings, ctx.today, args.product)
+    data = row.model_dump() | {"model": row.method, "method": _METHOD_WORDS.get(row.method, row.method) + (
+        f", chosen by backtest over {row.history_days} days of sales" if row.backtest_mase is not None else "")}
+    return ToolResult(data=data, citations=[Citation(
+        kind="graph", label=f"Product:{row.sku} sales, last {settings.forecast_history_days} days")],
+        summary=f"{row.sku}: {row.days_of_cover} days of cover ({row.method})")

@@ -136,6 +136,13 @@ def test_routine_conflicts_pairs_products_by_their_key_actives(loaded_store: Cyp
         ("FX-BPO-05", "benzoyl-peroxide", "ascorbic-acid")]
 
 
+def test_several_products_are_read_in_one_call_and_unknown_skus_are_absent(loaded_store: CypherGraphStore) -> None:
+    assert "FX-NIA-10" in loaded_store.product_skus() and loaded_store.product_skus() == sorted(loaded_store.product_skus())
+    found = loaded_store.products_by_sku(["FX-NIA-10", "NOPE-1", "FX-NIA-10"])
+    assert list(found) == ["FX-NIA-10"]
+    assert found["FX-NIA-10"].key_ingredients == loaded_store.product("FX-NIA-10").product.key_ingredients
+
+
 def test_every_customer_is_listed_once_in_id_order(loaded_store: CypherGraphStore) -> None:
     assert loaded_store.customer_ids() == ["cus-ana", "cus-ben"]
 

@@ -17,7 +17,11 @@ from fastapi import FastAPI
 from hypothesis import HealthCheck, given, settings
 from hypothesis.errors import Unsatisfiable
 from schemathesis import GenerationMode
-from schemathesis.checks import content_type_conformance, not_a_server_error, response_schema_conformance
+from schemathesis.checks import (
+    content_type_conformance,
+    not_a_server_error,
+    response_schema_conformance,
+)
 
 from api.app import create_app
 from graph.model import KnowledgeBundle
@@ -28,10 +32,7 @@ EXAMPLES = {GenerationMode.POSITIVE: 12, GenerationMode.NEGATIVE: 8}
 CHECKS = [not_a_server_error, response_schema_conformance, content_type_conformance]
 CALLERS = {"anonymous": {}, "api_key": {"Authorization": f"Bearer {API_KEY}"}}
 #: Failures owned by another part, kept visible: strict xfail, so the fix turns them into passes.
-KNOWN: dict[str, str] = {
-    "POST /v1/chat/stream": "api/routes/chat.py documents application/json for its text/event-stream "
-                            "response (needs responses={200: {'content': {'text/event-stream': {}}}})",
-}
+KNOWN: dict[str, str] = {}
 
 
 def _operations() -> list[Any]:

@@ -26,13 +26,13 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     data = tmp_path_factory.mktemp("serve")
     env = {**os.environ, "SKINSAGE_DATA_DIR": str(data), "SKINSAGE_DEMO_CUSTOMERS": "50"}
     exe = Path(sys.executable).with_name("skinsage")
-    proc = subprocess.Popen([str(exe), "serve", "--port", str(port)], env=env, stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True)
+    log = (data / "serve.log").open("w")   # a file, not a pipe: nobody drains a pipe, and a full one blocks the server
+    proc = subprocess.Popen([str(exe), "serve", "--port", str(port)], env=env, stdout=log, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            pytest.fail(f"skinsage serve exited with {proc.returncode}: {proc.stdout.read() if proc.stdout else ''}")
+            pytest.fail(f"skinsage serve exited with {proc.returncode}: {(data / 'serve.log').read_text()[-3000:]}")
         try:
             if httpx.get(f"{base}/ready", timeout=2).status_code == 200:
                 break
@@ -45,6 +45,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     yield base
     proc.terminate()
     proc.wait(timeout=30)
+    log.close()
 
 
 def test_serve_is_ready_with_the_curated_knowledge(server: str) -> None:

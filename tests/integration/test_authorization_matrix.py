@@ -20,7 +20,8 @@ from tests.support.hardening import API_KEY, CHANNELS_CONFIGURED, running_app
 
 ROLES = ("anonymous", "guest", "api_key", "agent", "admin")
 #: Who may call each route. `public`: everyone; `guest`: a widget session; `agent`: a console agent (and
-#: admins); `admin`: console admins only; `signed`: nobody without the provider's signature.
+#: admins); `admin`: console admins only; `api_key`: the shop backend's key (staff reports);
+#: `signed`: nobody without the provider's signature.
 ACCESS: dict[str, str] = {
     "GET /openapi.json": "public", "GET /docs": "public", "GET /docs/oauth2-redirect": "public",
     "GET /redoc": "public", "GET /health": "public", "GET /ready": "public", "GET /metrics": "public",
@@ -50,9 +51,10 @@ ACCESS: dict[str, str] = {
     "PATCH /console/api/admin/agents/{username}": "admin", "POST /console/api/admin/canned": "admin",
     "DELETE /console/api/admin/canned/{canned_id}": "admin", "GET /console/api/admin/dashboard": "admin",
     "GET /console/api/admin/audit": "admin",
+    "GET /v1/forecast/report": "api_key",
 }
 ALLOWED = {"public": set(ROLES), "guest": {"guest"}, "agent": {"agent", "admin"}, "admin": {"admin"},
-           "signed": set()}
+           "api_key": {"api_key"}, "signed": set()}
 #: Long-lived streams: only the status line is read.
 STREAMS = {"GET /console/api/events"}
 

@@ -1,7 +1,7 @@
 """HTTP under load through the production middleware (request id, body limit, access log, metrics),
 and what that middleware costs: the same app with and without it, over real HTTP (uvicorn + httpx).
 
-    python -m bench.http [--requests 1000] [--concurrency 8]
+    python -m bench.http_load [--requests 1000] [--concurrency 8]
 
 Fixture knowledge, SQLite store, the offline planner with the real MiniLM embedder.
 """
@@ -54,7 +54,7 @@ def _measure(base: str, path: str, body: Any, n: int, concurrency: int) -> tuple
     with ThreadPoolExecutor(concurrency) as pool:
         results = list(pool.map(one, range(n)))
     wall = time.perf_counter() - started
-    return [ms for ms, _ in results], n / wall, sum(1 for _, code in results if code >= 500)
+    return [ms for ms, _ in results], n / wall, sum(1 for _, code in results if code != 200)
 
 
 def main() -> None:
@@ -80,7 +80,8 @@ def main() -> None:
         graph.load(load_knowledge(FIXTURES))
         for variant in ("with middleware", "without middleware"):
             settings = Settings(data_dir=Path(tmp) / variant.replace(" ", "-"), load_demo_on_start=False,  # type: ignore[arg-type]
-                                sqlite_synchronous="normal")
+                                sqlite_synchronous="normal",   # one client IP here: lift the per-IP limit
+                                rate_public_ip_per_min=1e9, rate_public_ip_burst=1_000_000)
             settings.data_dir.mkdir()
             store = open_store(settings, directory=graph)
             engine = build_assistant(settings, graph, encoder=encoder, reminders=InMemoryReminderStore())
@@ -97,13 +98,13 @@ def main() -> None:
                 if variant == "with middleware":
                     scrape = httpx.get(f"{base}/metrics", timeout=30)
                     rows.append(["GET /metrics (after the load)", 1, 1, scrape.elapsed.total_seconds() * 1000,
-                                 scrape.elapsed.total_seconds() * 1000, "-", int(scrape.status_code >= 500)])
+                                 scrape.elapsed.total_seconds() * 1000, "-", int(scrape.status_code != 200)])
             finally:
                 server.should_exit = True
                 time.sleep(0.3)
                 store.close()
         graph.close()
-    print_table(["endpoint (variant)", "requests", "concurrency", "p50 ms", "p95 ms", "req/s", "5xx"], rows)
+    print_table(["endpoint (variant)", "requests", "concurrency", "p50 ms", "p95 ms", "req/s", "not 200"], rows)
 
 
 if __name__ == "__main__":
