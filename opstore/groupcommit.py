@@ -15,7 +15,7 @@ import threading
 from collections.abc import Callable, Sequence
 from typing import Generic, TypeVar
 
-I = TypeVar("I")  # noqa: E741 - the item type
+I = TypeVar("I")
 R = TypeVar("R")
 
 

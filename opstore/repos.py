@@ -83,6 +83,47 @@ _IDENTITY = select(ChannelIdentity).where(ChannelIdentity.channel == bindparam("
                                           ChannelIdentity.external_id == bindparam("external_id"))
 
 
+_CLAIM_CONVERSATION = select(Conversation).where(Conversation.id == select(Message.conversation_id).where(
+    Message.id == bindparam("message_id")).scalar_subquery())
+_CLAIM_CONVERSATION_LOCKED = _CLAIM_CONVERSATION.with_for_update()
+_MEDIA = select(MessageMedia).where(MessageMedia.message_id == bindparam("message_id")).order_by(MessageMedia.position)
+
+
+def _history(across_customer: bool) -> Any:
+    scope: ColumnElement[bool] = Message.conversation_id == bindparam("conversation_id")
+    if across_customer:
+        scope = or_(scope, Message.conversation_id.in_(
+            select(Conversation.id).where(Conversation.customer_id == bindparam("customer_id"))))
+    return (select(Message).where(scope, Message.id != bindparam("before_id"),
+                                  Message.created_at <= bindparam("before_at"))
+            .order_by(Message.created_at.desc(), Message.id.desc()).limit(bindparam("limit", type_=Integer())))
+
+
+_HISTORY = {False: _history(False), True: _history(True)}
+
+
+def _outbox_claim(only: bool, postgres: bool) -> tuple[Any, Any]:
+    """(batch select or None, claiming UPDATE ... RETURNING) for one of the four ways to claim."""
+    now = bindparam("now", type_=UTCDateTime())
+    due = or_(and_(OutboxRow.status.in_(("pending", "failed")), OutboxRow.next_attempt_at <= now),
+              and_(OutboxRow.status == "sending", OutboxRow.lease_until < now))
+    if only:
+        due = and_(OutboxRow.id.in_(bindparam("only", expanding=True)), due)
+    batch = (select(OutboxRow.id).where(due).order_by(OutboxRow.next_attempt_at)
+             .limit(bindparam("limit", type_=Integer())))
+    # PostgreSQL: workers take disjoint batches without waiting (SKIP LOCKED), then claim those ids;
+    # SQLite: one statement (the write lock is already ours)
+    ids: Any = bindparam("ids", expanding=True) if postgres else batch.scalar_subquery()
+    claim = update(OutboxRow).where(OutboxRow.id.in_(ids), due).values(
+        status="sending", claim_token=bindparam("token"), claimed_by=bindparam("worker_id"),
+        attempts=OutboxRow.attempts + 1, lease_until=bindparam("lease_until", type_=UTCDateTime()),
+        updated_at=now).returning(OutboxRow)
+    return (batch.with_for_update(skip_locked=True) if postgres else None), claim
+
+
+_OUTBOX_CLAIMS = {(only, pg): _outbox_claim(only, pg) for only in (False, True) for pg in (False, True)}
+
+
 def _rows(result: Any) -> int:
     return int(result.rowcount or 0)
 
@@ -129,13 +170,9 @@ class SqlMessages:
 
     def history(self, conversation_id: str, customer_id: str | None, limit: int,
                 before: Message) -> Sequence[Message]:
-        scope = Message.conversation_id == conversation_id
-        if customer_id:
-            scope = or_(scope, Message.conversation_id.in_(
-                select(Conversation.id).where(Conversation.customer_id == customer_id)))
-        rows = self.s.scalars(select(Message).where(scope, Message.id != before.id,
-                                                    Message.created_at <= before.created_at)
-                              .order_by(Message.created_at.desc(), Message.id.desc()).limit(limit)).all()
+        rows = self.s.scalars(_HISTORY[bool(customer_id)], {
+            "conversation_id": conversation_id, "customer_id": customer_id, "before_id": before.id,
+            "before_at": before.created_at, "limit": limit}).all()
         return list(reversed(rows))
 
     def transcript(self, conversation_id: str, limit: int) -> Sequence[Message]:
@@ -143,19 +180,17 @@ class SqlMessages:
                               .order_by(Message.created_at, Message.id).limit(limit)).all()
 
     def media(self, message_id: str) -> Sequence[MessageMedia]:
-        return self.s.scalars(select(MessageMedia).where(MessageMedia.message_id == message_id)
-                              .order_by(MessageMedia.position)).all()
+        return self.s.scalars(_MEDIA, {"message_id": message_id}).all()
 
     def pending_inbound(self, now: datetime, lease_s: float, max_attempts: int, limit: int) -> list[str]:
         return list(self.s.scalars(_PENDING, _claim_params(now, lease_s, max_attempts) | {"limit": limit}))
 
     def claim_inbound(self, message_id: str, token: str, now: datetime, lease_s: float,
                       max_attempts: int, *, in_line: bool = True) -> tuple[Conversation, Message] | None:
-        conv_q = select(Conversation).where(Conversation.id == select(Message.conversation_id).where(
-            Message.id == message_id).scalar_subquery())
         # PostgreSQL: lock the conversation, so two claims in one conversation are serial (SQLite's
         # BEGIN IMMEDIATE already is) and the first-in-line check below sees the other's outcome.
-        conv = self.s.scalar(conv_q.with_for_update() if self._postgres else conv_q)
+        conv = self.s.scalar(_CLAIM_CONVERSATION_LOCKED if self._postgres else _CLAIM_CONVERSATION,
+                             {"message_id": message_id})
         if conv is None:
             return None
         params = _claim_params(now, lease_s, max_attempts) | {"message_id": message_id, "token": token}
@@ -226,21 +261,19 @@ class SqlOutbox:
 
     def claim_due(self, limit: int, worker_id: str, token: str, now: datetime, lease_s: float,
                   only: Sequence[str] | None = None) -> Sequence[OutboxRow]:
-        due = or_(and_(OutboxRow.status.in_(("pending", "failed")), OutboxRow.next_attempt_at <= now),
-                  and_(OutboxRow.status == "sending", OutboxRow.lease_until < now))
+        postgres = self.s.get_bind().dialect.name == "postgresql"
+        batch, claim = _OUTBOX_CLAIMS[(only is not None, postgres)]
+        params: dict[str, Any] = {"now": now, "limit": limit, "token": token, "worker_id": worker_id,
+                                  "lease_until": now + timedelta(seconds=lease_s)}
         if only is not None:
-            due = and_(OutboxRow.id.in_(only), due)
-        batch = select(OutboxRow.id).where(due).order_by(OutboxRow.next_attempt_at).limit(limit)
-        if self.s.get_bind().dialect.name == "postgresql":
-            ids: Any = list(self.s.scalars(batch.with_for_update(skip_locked=True)))
-            if not ids:
+            if not only:
                 return []
-        else:
-            ids = batch.scalar_subquery()
-        claimed = self.s.scalars(update(OutboxRow).where(OutboxRow.id.in_(ids), due).values(
-            status="sending", claim_token=token, claimed_by=worker_id, attempts=OutboxRow.attempts + 1,
-            lease_until=now + timedelta(seconds=lease_s), updated_at=now).returning(OutboxRow)
-            .execution_options(synchronize_session=False)).all()
+            params["only"] = list(only)
+        if postgres:
+            params["ids"] = list(self.s.scalars(batch, params))
+            if not params["ids"]:
+                return []
+        claimed = self.s.scalars(claim, params, execution_options={"synchronize_session": False}).all()
         # RETURNING gives the claimed rows at once (claim_token has no index to find them again by)
         return sorted(claimed, key=lambda r: (r.next_attempt_at, r.id))
 

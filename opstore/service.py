@@ -16,10 +16,10 @@ from opstore import domain
 from opstore.answer import AnsweringService
 from opstore.compliance import ComplianceService
 from opstore.context import StoreConfig, StoreContext
-from opstore.events import EventBus
-from opstore.handoff import HandoffService
 from opstore.errors import Conflict, StoreUnavailable
+from opstore.events import EventBus
 from opstore.groupcommit import GroupCommit, Slot
+from opstore.handoff import HandoffService
 from opstore.identity import IdentityService, ProofLookup, attach_identity
 from opstore.models import Conversation, Message, MessageMedia
 from opstore.outbox import OutboxService
@@ -43,7 +43,12 @@ class StoreService:
         self.compliance = ComplianceService(ctx)
         self.handoffs = HandoffService(ctx)
         self.answering = AnsweringService(ctx)
-        self._receiver: GroupCommit[_Delivery, Received] = GroupCommit(self._receive_batch, max_batch=64)
+        # SQLite has one writer anyway, so concurrent receives queue for its lock: grouping them turns
+        # N commits (fsyncs) into one. PostgreSQL runs them side by side and groups WAL flushes itself;
+        # one leader doing everyone's round trips in turn measured slower there (each round trip waits
+        # for the GIL behind the engine's threads), so each call runs its own transaction.
+        self._receiver: GroupCommit[_Delivery, Received] | None = (
+            GroupCommit(self._receive_batch, max_batch=64) if self.backend in ("sqlite", "custom") else None)
 
     @property
     def config(self) -> StoreConfig:
@@ -66,7 +71,10 @@ class StoreService:
         One write transaction, shared with whatever other `receive` calls are waiting at the same
         moment (`opstore.groupcommit`); it returns only after that transaction committed."""
         proof = self.identity.resolve_proof(inbound.verified_identity) if inbound.verified_identity else None
-        got = self._receiver.submit((inbound, proof))
+        if self._receiver is not None:
+            got = self._receiver.submit((inbound, proof))
+        else:
+            got = self._receive_one(inbound, proof)
         if not got.duplicate:
             self.events.publish(StoreEvent(kind="inbound", conversation_id=got.conversation_id,
                                            message_id=got.message_id))
@@ -92,6 +100,13 @@ class StoreService:
             return
         for slot, result in zip(ordered, results, strict=True):
             slot.settle(result)
+
+    def _receive_one(self, inbound: InboundMessage, proof: ProofLookup | None) -> Received:
+        slot: Slot[_Delivery, Received] = Slot((inbound, proof))
+        self._receive_batch([slot])
+        if slot.error is not None:
+            raise slot.error
+        return slot.result  # type: ignore[return-value]  # settled with a result
 
     def _receive_isolated(self, ordered: Sequence[Slot[_Delivery, Received]]) -> None:
         """Each delivery in a savepoint of its own: a lost uniqueness race re-runs just that one (it

@@ -36,7 +36,8 @@ install_if_missing() {
 
 # The newest installed major version, and its first cluster (created if there is none).
 version() { ls /usr/lib/postgresql | sort -n | tail -1; }
-cluster() { pg_lsclusters -h | awk -v v="$1" '$1 == v {print $2; exit}'; }
+# The distribution's `main` cluster when there is one (others may be private to a benchmark).
+cluster() { pg_lsclusters -h | awk -v v="$1" '$1 == v {print $2}' | sort | awk '$1 == "main" {m=1} NR == 1 {f=$1} END {print (m ? "main" : f)}'; }
 port() { pg_lsclusters -h | awk -v v="$1" -v c="$2" '$1 == v && $2 == c {print $3; exit}'; }
 online() { pg_lsclusters -h | awk -v v="$1" -v c="$2" '$1 == v && $2 == c {print $4; exit}' | grep -q online; }
 
