@@ -1,5 +1,8 @@
 """The customer panel and the agent's quick actions.
 
+The panel also shows the customer's RFM segment and repurchase-risk flag as the worker last computed
+them (`proactive.segments`), read from the store, never recomputed per page view.
+
 Quick actions run the bot's own tools (`assistant.tools.run_tool`) with the same permission checks in
 code: an agent looking up a guest's order still needs the order number with its email or phone, and
 recommendations still lose every product with the customer's allergen or one unsafe in pregnancy.
@@ -16,6 +19,7 @@ from assistant.safety import unsafe_skus
 from assistant.tools import ToolContext, run_tool
 from commerce.reminders import ReminderStore
 from graph.store import GraphStore
+from opstore.models_proactive import CustomerSegment
 from skinsage.errors import InvalidInput, NotFound, SkinSageError
 
 QUICK_ACTIONS = ("recommend_products", "lookup_order", "set_reminder", "list_reminders", "cancel_reminder",
@@ -26,19 +30,34 @@ class CustomerDesk:
     """What the console knows about the person in a conversation, through the same ports as the bot."""
 
     def __init__(self, graph: GraphStore, reminders: ReminderStore, *, analyses: Any = None, retriever: Any = None,
-                 currency: str = "EUR", today: Callable[[], date] = date.today, reminder_days_before: int = 7) -> None:
+                 currency: str = "EUR", today: Callable[[], date] = date.today, reminder_days_before: int = 7,
+                 segments: Callable[[str], CustomerSegment | None] | None = None) -> None:
         self.graph, self.reminders, self.analyses, self.retriever = graph, reminders, analyses, retriever
         self.currency, self.today, self.reminder_days_before = currency, today, reminder_days_before
+        self.segments = segments
 
     @classmethod
-    def from_engine(cls, engine: Any, graph: GraphStore, *, analyses: Any = None) -> CustomerDesk:
+    def from_engine(cls, engine: Any, graph: GraphStore, *, analyses: Any = None,
+                    segments: Callable[[str], CustomerSegment | None] | None = None) -> CustomerDesk:
         """Share the running engine's reminder store and retriever, so an agent's reminder is the bot's too."""
         from commerce.reminders import InMemoryReminderStore
 
         return cls(graph, getattr(engine, "reminders", None) or InMemoryReminderStore(), analyses=analyses,
                    retriever=getattr(engine, "retriever", None), currency=getattr(engine, "currency", "EUR"),
                    today=getattr(engine, "today", date.today),
-                   reminder_days_before=getattr(engine, "reminder_days_before", 7))
+                   reminder_days_before=getattr(engine, "reminder_days_before", 7), segments=segments)
+
+    def segment(self, customer_id: str) -> dict[str, Any]:
+        """The worker's latest RFM row (`customer_segments`); `computed: False` until it has scored this
+        customer (no orders yet, or the segment job has not run since they first ordered)."""
+        row = self.segments(customer_id) if self.segments is not None else None
+        if row is None:
+            return {"computed": False, "note": "not computed yet"}
+        return {"computed": True, "segment": row.segment, "r": row.r_score, "f": row.f_score, "m": row.m_score,
+                "recency_days": row.recency_days, "frequency": row.frequency, "monetary": row.monetary,
+                "repurchase_risk": row.repurchase_risk, "expected_gap_days": row.expected_gap_days,
+                "last_order_on": row.last_order_on.isoformat() if row.last_order_on else None,
+                "computed_at": row.computed_at.isoformat()}
 
     def _customer(self, customer_id: str | None, order_limit: int = 20) -> Any:
         if not customer_id:
@@ -53,9 +72,10 @@ class CustomerDesk:
         found = self._customer(customer_id)
         profile = effective_profile(found.customer if found else None, state or {})
         out: dict[str, Any] = {"verified": found is not None, "profile": profile.model_dump(mode="json"),
-                               "orders": [], "reminders": [], "conflicts": [], "analysis": None}
+                               "orders": [], "reminders": [], "conflicts": [], "analysis": None, "segment": None}
         if found is None:
             return out
+        out["segment"] = self.segment(found.customer.id)
         out["orders"] = [{"id": o.id, "placed_at": o.placed_at.isoformat(), "status": o.status, "total": o.total,
                           "currency": o.currency, "carrier": o.carrier, "tracking": o.tracking,
                           "items": [{"sku": line.sku, "quantity": line.quantity} for line in o.lines]}

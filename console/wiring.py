@@ -53,9 +53,12 @@ def build_console(settings: Settings, store: StoreService, graph: GraphStore, en
                   analyses: Any = None, rules: HandoffRules | None = None) -> Console:
     rules = rules or load_rules(settings.console_rules_path)
     config = ConsoleConfig.from_settings(settings)
+    from proactive.repo import ProactiveStore
+
     desk = Desk(store, rules, config)
+    customers = CustomerDesk.from_engine(engine, graph, analyses=analyses, segments=ProactiveStore(store).segment_of)
     return Console(store=store, rules=rules, config=config, auth=AuthService(store, config), desk=desk,
-                   customers=CustomerDesk.from_engine(engine, graph, analyses=analyses), hub=LiveHub())
+                   customers=customers, hub=LiveHub())
 
 
 def console_engine(console: Console, engine: Any, graph: GraphStore | None) -> ConsoleAwareEngine:

@@ -28,10 +28,6 @@ def report(days: Annotated[int, typer.Option(help="look back this many days")] =
     finally:
         store.close()
     if as_json:
-        out = got.model_dump(mode="json")
-        out.update(containment_rate=got.containment_rate, csat=got.csat, conversion_rate=got.conversion_rate)
-        out["triggers"] = [{**t.model_dump(), "treated_rate": t.treated_rate, "holdout_rate": t.holdout_rate,
-                            "lift_pp": t.lift_pp} for t in got.triggers]
-        typer.echo(json.dumps(out, indent=2))
+        typer.echo(json.dumps(quality.as_json(got), indent=2))
     else:
         typer.echo(quality.render(got))

@@ -198,6 +198,15 @@ def build_report(repo: ProactiveStore, customers: CustomerData, since: datetime,
     return summarise(repo.outcomes(since), facts, since.date(), repo.ctx.now().date())
 
 
+def as_json(report: Report) -> dict[str, object]:
+    """The report with its derived rates: `skinsage report --json` and `/console/api/report`."""
+    out: dict[str, object] = report.model_dump(mode="json")
+    out.update(containment_rate=report.containment_rate, csat=report.csat, conversion_rate=report.conversion_rate)
+    out["triggers"] = [{**t.model_dump(), "treated_rate": t.treated_rate, "holdout_rate": t.holdout_rate,
+                        "lift_pp": t.lift_pp} for t in report.triggers]
+    return out
+
+
 def render(report: Report) -> str:
     def pct(x: float | None) -> str:
         return "n/a" if x is None else f"{100 * x:.1f}%"

@@ -15,9 +15,10 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Literal, Protocol
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from graph.views import CustomerProfile, ProductDetail
+from opstore.models_proactive import SEGMENTS
 from proactive import policy
 from proactive.repo import Outgoing, ProactiveStore
 from skinsage.errors import InvalidInput, NotFound
@@ -42,6 +43,28 @@ class _Rule(BaseModel):
     max_per_week: int | None = Field(default=None, ge=0)
     text: str
     quick_replies: list[str] = []
+    #: Fire only for customers in one of these RFM segments (None = everyone, visitors included).
+    #: A customer without a computed segment (no orders yet, or the worker has not run) is in none.
+    segments: list[str] | None = None
+    #: Never fire for customers in these segments.
+    exclude_segments: list[str] = []
+
+    @field_validator("segments", "exclude_segments")
+    @classmethod
+    def _known_segments(cls, v: list[str] | None) -> list[str] | None:
+        unknown = [s for s in v or [] if s not in SEGMENTS]
+        if unknown:
+            raise ValueError(f"unknown segment(s) {', '.join(map(repr, unknown))}; one of {', '.join(SEGMENTS)}")
+        return v
+
+    @model_validator(mode="after")
+    def _segments_not_contradictory(self) -> _Rule:
+        if self.segments is not None and not self.segments:
+            raise ValueError("segments is empty, so the rule could never fire; leave it out to mean everyone")
+        both = set(self.segments or []) & set(self.exclude_segments)
+        if both:
+            raise ValueError(f"segment(s) {', '.join(sorted(both))} both included and excluded")
+        return self
 
 
 class BrowseHelpRule(_Rule):
@@ -136,6 +159,17 @@ class Triggers:
         self.log.append(outcome)
         return outcome
 
+    def _segment_ok(self, rule: _Rule, trigger: str, subject: str, customer_id: str | None) -> bool:
+        """The rule's segment filter; a mismatch is noted in the log (not a send decision, nothing stored)."""
+        if rule.segments is None and not rule.exclude_segments:
+            return True                                   # no filter: no lookup either
+        row = self.repo.segment_of(customer_id) if customer_id else None
+        segment = row.segment if row is not None else None
+        if segment_allows(rule, segment):
+            return True
+        self._note(Outcome(trigger, subject, "skipped", f"segment {segment or 'none'} not targeted"))
+        return False
+
     def _profile(self, customer_id: str | None) -> CustomerProfile | None:
         if not customer_id:
             return None
@@ -160,6 +194,9 @@ class Triggers:
         rule = self.rules.browse_help
         if not rule.enabled:
             return []
+        subject = f"customer:{customer_id}" if customer_id else f"visitor:{visitor_id}"
+        if not self._segment_ok(rule, "browse_help", subject, customer_id):
+            return []
         now = self.repo.ctx.now()
         events = self.repo.events_of(visitor_id=visitor_id, since=now - timedelta(days=rule.lookback_days))
         profile = self._profile(customer_id)
@@ -170,7 +207,6 @@ class Triggers:
                 detail = self.customers.product(sku)
             except NotFound:
                 continue
-            subject = f"customer:{customer_id}" if customer_id else f"visitor:{visitor_id}"
             route = None if self.repo.opted_out({("nudge", visitor_id)}) else policy.Route("nudge", visitor_id)
             zone_name = profile.customer.timezone if profile else tz
             outcomes.append(self._decide(rule, "browse_help", subject, f"browse_help:{subject}:{sku}", route,
@@ -194,6 +230,8 @@ class Triggers:
         outcomes = []
         for customer_id, at in sorted(latest.items()):
             subject = f"customer:{customer_id}"
+            if not self._segment_ok(rule, "checkout_abandoned", subject, customer_id):
+                continue
             profile = self._profile(customer_id)
             if profile is None:
                 continue
@@ -227,6 +265,8 @@ class Triggers:
             season, started = season_of(local, southern_hemisphere(c.timezone))
             if (local - started).days >= rule.window_days or season not in rule.advice[c.climate]:
                 continue
+            if not self._segment_ok(rule, "season_change", f"customer:{customer_id}", customer_id):
+                continue
             key = f"season_change:{customer_id}:{started.isoformat()}"
             text = rule.text.format(name=c.name.split()[0], season=season, advice=rule.advice[c.climate][season],
                                     brand=self.brand)
@@ -238,6 +278,14 @@ class Triggers:
 
 
 # -- pure rules ----------------------------------------------------------------------------------------
+
+def segment_allows(rule: _Rule, segment: str | None) -> bool:
+    """`segments` lists who may get it (no segment = anonymous or not scored: never listed);
+    `exclude_segments` who may not. No keys: everyone."""
+    if rule.segments is not None and segment not in rule.segments:
+        return False
+    return segment is None or segment not in rule.exclude_segments
+
 
 def undecided_products(events: Sequence[object], bought: set[str], linger_s: float, min_views: int) -> list[str]:
     """Products looked at long (one view >= linger) or often (>= min_views) and not bought."""

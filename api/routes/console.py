@@ -143,6 +143,28 @@ def admin_page(request: Request, console: ConsoleDep, days: Annotated[int, Query
                  audit=console.store.compliance.audit_log(None, limit=50))
 
 
+def _quality_report(request: Request, console: Any, days: int) -> Any:
+    """`skinsage report` over this process's store and graph (the same `build_report`, same window rule)."""
+    from proactive.quality import build_report
+    from proactive.repo import ProactiveStore
+
+    repo = ProactiveStore(console.store)
+    return build_report(repo, console.customers.graph, repo.ctx.now() - timedelta(days=days),
+                        request.app.state.settings.proactive_conversion_days)
+
+
+@router.get("/console/report", response_class=HTMLResponse, include_in_schema=False)
+def report_page(request: Request, console: ConsoleDep, days: Annotated[int, Query(ge=1, le=365)] = 30) -> Response:
+    from proactive.quality import render
+
+    info = session_of(request, console)
+    if info is None:
+        return RedirectResponse("/console/login", status_code=303)
+    report = _quality_report(request, console, days)
+    return _page(request, "report.html", agent=info.agent, csrf=info.csrf_token, report=report, days=days,
+                 text=render(report))
+
+
 # --- JSON API ------------------------------------------------------------------------------------------
 class TextIn(BaseModel):
     text: str = Field(min_length=1, max_length=4000)
@@ -271,6 +293,15 @@ def photo(analysis_id: str, console: ConsoleDep, info: AgentSession) -> Response
         raise HTTPException(404, "no stored photo (none was kept, or consent was not given)")
     _audit(console, info.agent.username, "photo_viewed", f"analysis:{analysis_id}")
     return Response(data, media_type="image/jpeg", headers={"Cache-Control": "no-store"})
+
+
+@router.get("/console/api/report")
+def report_json(request: Request, console: ConsoleDep, info: AgentSession,
+                days: Annotated[int, Query(ge=1, le=365)] = 30) -> dict[str, Any]:
+    """What `skinsage report --json` prints: containment, CSAT, conversion, trigger lift against holdout."""
+    from proactive.quality import as_json
+
+    return as_json(_quality_report(request, console, days))
 
 
 @router.get("/console/api/canned")

@@ -89,6 +89,20 @@
      ["concerns", (p.concerns || []).join(", ") || "—"], ["avoid / allergies", (p.avoid || []).join(", ") || "—"],
      ["pregnancy", p.pregnancy]].forEach(([k, v]) => dl.append(el("dt", k), el("dd", v)));
     box.append(dl);
+    if (c.segment) {   // RFM as the worker last computed it (null for guests)
+      box.append(el("h3", "Segment"));
+      const s = c.segment;
+      const seg = el("dl", null, "segment"); seg.id = "customer-segment";
+      (s.computed
+        ? [["segment", s.segment.replace("_", " ")], ["R / F / M", s.r + " / " + s.f + " / " + s.m],
+           ["orders · spent", s.frequency + " · " + s.monetary],
+           ["last order", s.last_order_on ? s.last_order_on + " (" + s.recency_days + " days ago)" : "—"],
+           ["repurchase risk", s.repurchase_risk ? "yes: past their usual reorder" : "no"],
+           ["usual cycle", s.expected_gap_days != null ? s.expected_gap_days + " days" : "—"],
+           ["computed", new Date(s.computed_at).toLocaleString()]]
+        : [["segment", s.note]]).forEach(([k, v]) => seg.append(el("dt", k), el("dd", String(v))));
+      box.append(seg);
+    }
     if (c.orders.length) {
       box.append(el("h3", "Orders"));
       const ul = el("ul", null, "list");

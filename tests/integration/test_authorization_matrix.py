@@ -46,7 +46,7 @@ ACCESS: dict[str, str] = {
     "POST /console/api/conversations/{conversation_id}/notes": "agent",
     "POST /console/api/conversations/{conversation_id}/actions/{action}": "agent",
     "GET /console/api/photos/{analysis_id}": "agent", "GET /console/api/canned": "agent",
-    "GET /console/api/events": "agent",
+    "GET /console/api/events": "agent", "GET /console/report": "agent", "GET /console/api/report": "agent",
     "GET /console/api/admin/agents": "admin", "POST /console/api/admin/agents": "admin",
     "PATCH /console/api/admin/agents/{username}": "admin", "POST /console/api/admin/canned": "admin",
     "DELETE /console/api/admin/canned/{canned_id}": "admin", "GET /console/api/admin/dashboard": "admin",

@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -415,3 +416,77 @@ def test_the_worker_engine_tells_the_customer_and_files_the_ticket_too(opstore_u
                 (got.conversation_id, "asked_for_person", "normal")]
     finally:
         store.close()
+
+
+# --- segments in the customer panel, the quality report page ------------------------------------------
+def _handoff_of(env: Env, customer_id: str, user: str) -> str:
+    got = env.store.receive(InboundMessage(channel="web", channel_user_id=user, text="I want a human",
+                                           verified_identity=f"customer:{customer_id}"))
+    env.store.process(got.message_id, env.app.state.engine)
+    return str(got.conversation_id)
+
+
+def _handoff_of_guest(env: Env) -> str:
+    got, _ = env.customer("I want a human", user="guest-1")
+    return str(got.conversation_id)
+
+
+def test_the_customer_panel_shows_the_workers_segment_or_says_it_is_not_computed_yet(
+        make_env: Callable[..., Env], graph: EmbeddedGraphStore) -> None:
+    from proactive.repo import ProactiveStore
+    from proactive.segments import refresh_segments
+
+    env = make_env(console_auto_assign=False)
+    env.agent("ana")
+    login(env.client, "ana")
+    cid = _handoff_of(env, "cus-ana", "w-ana")
+    before = env.client.get(f"/console/api/conversations/{cid}").json()["customer"]
+    assert before["verified"] is True and before["segment"] == {"computed": False, "note": "not computed yet"}
+    repo = ProactiveStore(env.store)
+    assert refresh_segments(repo, graph, ["cus-ana", "cus-ben"], env.clock.now.date()) >= 1   # the worker's job
+    stored = repo.segment_of("cus-ana")
+    assert stored is not None
+    seg = env.client.get(f"/console/api/conversations/{cid}").json()["customer"]["segment"]
+    assert seg["computed"] is True
+    assert (seg["segment"], seg["r"], seg["f"], seg["m"], seg["repurchase_risk"], seg["frequency"]) == (
+        stored.segment, stored.r_score, stored.f_score, stored.m_score, stored.repurchase_risk, stored.frequency)
+    assert seg["last_order_on"] == stored.last_order_on.isoformat()  # type: ignore[union-attr]
+    guest = _handoff_of_guest(env)
+    assert env.client.get(f"/console/api/conversations/{guest}").json()["customer"]["segment"] is None
+
+
+def test_the_report_page_shows_what_skinsage_report_prints_to_agents_and_admins(
+        make_env: Callable[..., Env], graph: EmbeddedGraphStore) -> None:
+    from proactive import quality
+    from proactive.repo import Outgoing, ProactiveStore
+
+    env = make_env(console_auto_assign=False)
+    env.agent("ana")
+    env.agent("root", role="admin")
+    repo = ProactiveStore(env.store)
+    cid = _handoff_of(env, "cus-ana", "w-r1")                 # one handed off (resolved by a person) ...
+    env.store.handoffs.claim(cid, "ana")
+    env.store.handoffs.resolve(cid, "ana")
+    env.customer("hello", user="r2")                          # ... one the bot handled alone
+    env.clock.advance(25 * 3600)
+    assert quality.close_out(repo, 24) == 2
+    repo.record_send(Outgoing(trigger="checkout_abandoned", subject="customer:cus-ben", dedupe_key="k1",
+                              holdout=True, channel=None, recipient=None, payload={}, customer_id="cus-ben"))
+    expected = quality.build_report(repo, graph, env.clock.now - timedelta(days=30),
+                                    env.app.state.settings.proactive_conversion_days)
+
+    assert env.client.get("/console/api/report").status_code == 401
+    assert env.client.get("/console/report", follow_redirects=False).headers["location"] == "/console/login"
+    login(env.client, "ana")
+    got = env.client.get("/console/api/report").json()
+    assert got == quality.as_json(expected)                   # the same numbers as `skinsage report --json`
+    assert (got["conversations"], got["contained"], got["handed_off"], got["containment_rate"]) == (2, 1, 1, 0.5)
+    assert [(t["trigger"], t["treated"], t["holdout"]) for t in got["triggers"]] == [("checkout_abandoned", 0, 1)]
+    page = env.client.get("/console/report")
+    assert page.status_code == 200 and page.headers["content-security-policy"].startswith("default-src 'self'")
+    assert '<td id="rep-containment">50.0% (1)</td>' in page.text and "checkout_abandoned" in page.text
+    assert "containment (bot only)        50.0%  (1)" in page.text            # the CLI's text, verbatim
+    assert env.client.get("/console/api/report?days=0").status_code == 422
+    admin = env.browser()
+    login(admin, "root")
+    assert admin.get("/console/api/report?days=7").json()["conversations"] == 2

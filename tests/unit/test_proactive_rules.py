@@ -11,7 +11,7 @@ from opstore.models_proactive import ConversationOutcome
 from proactive import policy
 from proactive.events import EventBatch, customer_signature, signature_valid, tracking_allowed
 from proactive.quality import SendFact, parse_csat, summarise
-from proactive.segments import Purchases, score
+from proactive.segments import Bought, Purchases, score
 from proactive.triggers import season_of, undecided_products
 
 QUIET = policy.QuietHours.parse("21:00", "08:00")
@@ -69,12 +69,16 @@ def test_seasons_start_on_the_first_of_the_month_and_flip_in_the_south() -> None
 def test_rfm_on_a_known_small_dataset() -> None:
     today = date(2026, 11, 1)
     d = lambda n: today - timedelta(days=n)  # noqa: E731
+
+    def buys(cid: str, ago: list[int], total: float, sku: str = "S", **kw: object) -> Purchases:
+        return Purchases(cid, [(d(n), total) for n in ago], [Bought(d(n), sku) for n in ago], **kw)  # type: ignore[arg-type]
+
     rows = {r.customer_id: r for r in score([
-        Purchases("champ", [(d(3), 50.0), (d(33), 50.0), (d(63), 50.0), (d(93), 50.0)]),
-        Purchases("newbie", [(d(2), 20.0)], pack_days=50.0),
-        Purchases("slipping", [(d(200), 40.0), (d(230), 40.0), (d(260), 40.0)]),
-        Purchases("gone", [(d(400), 10.0)], pack_days=100.0),
-        Purchases("mid", [(d(60), 30.0), (d(120), 30.0)]),
+        buys("champ", [3, 33, 63, 93], 50.0),
+        buys("newbie", [2], 20.0, "C", pack_days={"C": 50.0}),
+        buys("slipping", [200, 230, 260], 40.0),
+        buys("gone", [400], 10.0, "C", pack_days={"C": 100.0}),
+        buys("mid", [60, 120], 30.0),
         Purchases("never", []),
     ], today)}
     assert set(rows) == {"champ", "newbie", "slipping", "gone", "mid"}      # no orders: no score
@@ -82,7 +86,9 @@ def test_rfm_on_a_known_small_dataset() -> None:
     assert (rows["newbie"].r, rows["newbie"].segment, rows["newbie"].repurchase_risk) == (5, "new", False)
     assert (rows["slipping"].r, rows["slipping"].f, rows["slipping"].segment) == (2, 4, "at_risk")
     assert rows["slipping"].expected_gap_days == 30 and rows["slipping"].repurchase_risk
-    assert (rows["gone"].r, rows["gone"].segment, rows["gone"].repurchase_risk) == (1, "lost", True)
+    # one purchase is a trial, not a habit: lost by RFM, but no repurchase it is late for
+    assert (rows["gone"].r, rows["gone"].segment, rows["gone"].repurchase_risk) == (1, "lost", False)
+    assert rows["gone"].expected_gap_days == 100
     assert (rows["mid"].recency_days, rows["mid"].frequency, rows["mid"].monetary) == (60, 2, 60.0)
     # two customers are staler (200, 400 days) and two buy less often (1 order each): 3 and 3
     assert (rows["mid"].r, rows["mid"].f, rows["mid"].segment) == (3, 3, "loyal")
