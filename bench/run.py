@@ -33,6 +33,8 @@ QUICK: dict[str, list[str]] = {
     "vision": ["--megapixels", "3", "--n", "10"],
     "proactive_week": ["--visitors", "60", "--customers", "15", "--chats", "10"],
     "http_load": ["--requests", "300"],
+    "recommend": ["--products", "240", "--customers", "800", "--orders", "16000", "--n", "60"],
+    "forecast": ["--skus", "500"],
 }
 SKIP = {"run", "_util", "__init__"}
 

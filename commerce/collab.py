@@ -19,6 +19,8 @@ from dataclasses import dataclass, field
 from graph.model import Order
 from graph.store import GraphStore
 
+log = logging.getLogger("skinsage.commerce")
+
 #: Orders that say nothing about taste.
 IGNORED_STATUSES = frozenset({"cancelled", "returned"})
 

@@ -20,7 +20,7 @@ from proactive.nudges import NudgeMailbox, take_nudges
 from proactive.repo import ProactiveStore
 from proactive.testing import FakeCustomers
 from proactive.triggers import Triggers, load_rules
-from skinsage.settings import REPO_ROOT, Settings
+from skinsage.settings import REPO_ROOT
 
 RULES = load_rules(REPO_ROOT / "proactive" / "triggers.yaml")
 # Monday 2 Nov 2026, 10:00 UTC = 11:00 in Berlin: outside quiet hours.

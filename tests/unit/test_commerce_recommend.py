@@ -109,3 +109,23 @@ def test_item_knn_scores_what_is_bought_together() -> None:
     got = model.knn(["X"])
     assert got["Y"][0] > got["Z"][0] > 0 and got["Y"][1] == "X"
     assert "W" not in got
+
+
+def test_the_purchase_model_is_fitted_once_and_a_dead_graph_leaves_recommendations_without_it() -> None:
+    from commerce.collab import FittedPurchases
+    from skinsage.errors import GraphUnavailable
+
+    class Graph:
+        calls, down = 0, False
+
+        def customer_ids(self) -> list[str]:
+            Graph.calls += 1
+            if Graph.down:
+                raise GraphUnavailable("graph down")
+            return []
+
+    fitted = FittedPurchases(Graph())  # type: ignore[arg-type]
+    first = fitted.get()
+    assert first is not None and fitted.get() is first and Graph.calls == 1   # cached, not refitted per call
+    Graph.down = True
+    assert FittedPurchases(Graph()).get() is None                             # logged, not raised  # type: ignore[arg-type]
