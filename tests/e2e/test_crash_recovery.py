@@ -19,6 +19,8 @@ from pathlib import Path
 import httpx
 from sqlalchemy import create_engine, text
 
+from tests.support.hardening import wait_until_answered
+
 ROOT = Path(__file__).resolve().parents[2]
 CLIENTS = 6
 KILL_AFTER_ACKS = 40
@@ -89,14 +91,7 @@ def test_killed_under_load_then_restarted_answers_every_message_exactly_once(tmp
     proc = _start(server_dir, port, log)
     db = create_engine(f"sqlite:///{server_dir / 'skinsage.db'}")
     try:
-        deadline = time.monotonic() + 90
-        while time.monotonic() < deadline:
-            with db.connect() as c:
-                waiting = c.execute(text("SELECT count(*) FROM messages WHERE direction = 'in' AND status IN "
-                                         "('received', 'processing', 'failed')")).scalar()
-            if waiting == 0:
-                break
-            time.sleep(0.5)
+        wait_until_answered(db, 90, poll_s=0.5)
         with db.connect() as c:
             inbound = dict(c.execute(text("SELECT provider_message_id, status FROM messages "
                                           "WHERE direction = 'in'")).all())

@@ -21,6 +21,7 @@ from assistant.types import InboundMessage, Reply, Turn
 from opstore import open_store
 from opstore.worker import run_worker
 from skinsage.settings import Settings
+from tests.support.hardening import wait_until_answered
 
 
 class EchoEngine:
@@ -84,14 +85,7 @@ def test_a_postgres_restart_loses_no_acknowledged_message(opstore_url: str) -> N
         sender.join(timeout=30)
     db = create_engine(opstore_url)
     try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            with db.connect() as c:
-                waiting = c.execute(text("SELECT count(*) FROM messages WHERE direction = 'in' AND status IN "
-                                         "('received', 'processing', 'failed')")).scalar()
-            if waiting == 0:
-                break
-            time.sleep(0.3)
+        wait_until_answered(db, 60)
         with db.connect() as c:
             rows = c.execute(text("SELECT m.provider_message_id, m.status, count(r.id) FROM messages m "
                                   "LEFT JOIN messages r ON r.reply_to = m.id AND r.direction = 'out' "

@@ -57,3 +57,20 @@ def running_app(tmp: Path, bundle: KnowledgeBundle, encoder: Any, *, graph: Any 
         store.close()
         if own_graph:
             graph.close()
+
+
+def wait_until_answered(db: Any, timeout_s: float, poll_s: float = 0.3) -> int:
+    """Poll the store until no inbound message is waiting (received, processing, failed) or time runs
+    out; returns how many were still waiting (0 = everything acknowledged got its turn)."""
+    import time
+
+    from sqlalchemy import text
+
+    deadline = time.monotonic() + timeout_s
+    while True:
+        with db.connect() as c:
+            waiting = int(c.execute(text("SELECT count(*) FROM messages WHERE direction = 'in' AND status IN "
+                                         "('received', 'processing', 'failed')")).scalar() or 0)
+        if waiting == 0 or time.monotonic() >= deadline:
+            return waiting
+        time.sleep(poll_s)
