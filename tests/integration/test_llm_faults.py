@@ -6,14 +6,10 @@ are covered in test_llm_planner.py; token and cost accounting for a healthy stre
 from __future__ import annotations
 
 import json
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
-import uvicorn
 from fastapi import FastAPI, Request
 from fastapi.responses import PlainTextResponse, Response, StreamingResponse
 from fastapi.testclient import TestClient
@@ -21,6 +17,7 @@ from fastapi.testclient import TestClient
 from assistant.planner_llm import LangChainPlanner
 from graph.model import KnowledgeBundle
 from skinsage.settings import Settings
+from tests.support.channel_stubs import serve
 from tests.support.hardening import running_app
 
 
@@ -72,18 +69,8 @@ class GarbageLLM:
 @pytest.fixture(scope="module")
 def garbage() -> Iterator[tuple[GarbageLLM, str]]:
     llm = GarbageLLM()
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(llm.app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.02)
-    yield llm, f"http://127.0.0.1:{port}/v1"
-    server.should_exit = True
-    thread.join(timeout=5)
+    with serve(llm.app) as base:
+        yield llm, f"{base}/v1"
 
 
 @pytest.fixture(scope="module")

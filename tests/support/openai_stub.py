@@ -9,16 +9,15 @@ from __future__ import annotations
 
 import asyncio
 import json
-import socket
-import threading
 import time
 from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-import uvicorn
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, StreamingResponse
+
+from tests.support.channel_stubs import serve
 
 
 def _chunk(delta: dict[str, Any], finish: str | None = None) -> str:
@@ -75,17 +74,5 @@ class ScriptedOpenAI:
 @contextmanager
 def serve_stub() -> Iterator[tuple[ScriptedOpenAI, str]]:
     stub = ScriptedOpenAI()
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(stub.app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.02)
-    try:
-        yield stub, f"http://127.0.0.1:{port}/v1"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=5)
+    with serve(stub.app) as base:
+        yield stub, f"{base}/v1"
