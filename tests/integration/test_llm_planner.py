@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from support.openai_stub import ScriptedOpenAI, serve_stub
 
 from assistant.engine import Assistant
 from assistant.planner_llm import LangChainPlanner
@@ -16,7 +17,6 @@ from graph.embedded import EmbeddedGraphStore
 from graph.model import KnowledgeBundle
 from skinsage.bootstrap import build_assistant
 from skinsage.settings import Settings
-from support.openai_stub import ScriptedOpenAI, serve_stub
 
 
 @pytest.fixture(scope="module")

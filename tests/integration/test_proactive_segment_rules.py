@@ -3,7 +3,6 @@ SQLite operational store whose `customer_segments` rows are written the way the 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -11,10 +10,9 @@ from typing import Any
 import pytest
 
 from graph.model import Customer, Order, OrderLine, Product, Quantity
-from opstore.migrate import upgrade
 from opstore.models_proactive import CustomerSegment
 from opstore.service import StoreService
-from opstore.testing import Clock, make_store
+from opstore.testing import Clock
 from proactive import policy
 from proactive.events import EventBatch
 from proactive.repo import ProactiveStore
@@ -23,29 +21,15 @@ from proactive.testing import FakeCustomers
 from proactive.triggers import TriggerRules, Triggers, load_rules
 from skinsage.errors import KnowledgeError
 from skinsage.settings import REPO_ROOT
+from tests.support.proactive_store import START
 
 RULES_FILE = REPO_ROOT / "proactive" / "triggers.yaml"
 RULES = load_rules(RULES_FILE)
-START = datetime(2026, 11, 2, 10, 0, tzinfo=UTC)      # 11:00 in Berlin: outside quiet hours
 
 
 def _customer(cid: str) -> Customer:
     return Customer(id=cid, name=f"{cid.title()} Test", phone=f"+49151000000{len(cid)}{ord(cid[0]) % 10}",
                     skin_type="oily", consents=["whatsapp"], timezone="Europe/Berlin", climate="temperate")
-
-
-@pytest.fixture
-def clock() -> Clock:
-    return Clock(START)
-
-
-@pytest.fixture
-def store(tmp_path: Path, clock: Clock) -> Iterator[StoreService]:
-    url = f"sqlite:///{tmp_path / 'ops.db'}"
-    upgrade(url)
-    s = make_store(url, clock=clock)
-    yield s
-    s.close()
 
 
 @pytest.fixture

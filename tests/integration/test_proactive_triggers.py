@@ -2,29 +2,26 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, date, datetime
-from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
 
 from graph.model import Customer, Order, OrderLine, Product, Quantity
-from opstore.migrate import upgrade
 from opstore.models import OutboxRow
 from opstore.models_proactive import TriggerSend
 from opstore.service import StoreService
-from opstore.testing import Clock, RecordingSender, make_store
+from opstore.testing import Clock, RecordingSender
 from proactive.events import EventBatch
 from proactive.nudges import NudgeMailbox, take_nudges
 from proactive.repo import ProactiveStore
 from proactive.testing import FakeCustomers
 from proactive.triggers import Triggers, load_rules
 from skinsage.settings import REPO_ROOT
+from tests.support.proactive_store import START
 
 RULES = load_rules(REPO_ROOT / "proactive" / "triggers.yaml")
 # Monday 2 Nov 2026, 10:00 UTC = 11:00 in Berlin: outside quiet hours.
-START = datetime(2026, 11, 2, 10, 0, tzinfo=UTC)
 
 
 def _product(sku: str, name: str) -> Product:
@@ -38,20 +35,6 @@ def _customer(cid: str, consents: list[str], phone: str | None = "+4915100000001
               climate: str | None = "temperate") -> Customer:
     return Customer(id=cid, name=f"{cid.title()} Test", phone=phone, skin_type="oily", consents=consents,
                     timezone=tz, climate=climate)
-
-
-@pytest.fixture
-def clock() -> Clock:
-    return Clock(START)
-
-
-@pytest.fixture
-def store(tmp_path: Path, clock: Clock) -> Iterator[StoreService]:
-    url = f"sqlite:///{tmp_path / 'ops.db'}"
-    upgrade(url)
-    s = make_store(url, clock=clock)
-    yield s
-    s.close()
 
 
 @pytest.fixture
