@@ -109,5 +109,8 @@ def create_app(settings: Settings | None = None, graph: GraphStore | None = None
     app.include_router(chat.router)
     for part in (twilio, telegram, widget, console, shopify, events, ops, forecast):
         app.include_router(part.router)
+    from api.routes import privacy  # customer data requests: export and erasure (GDPR/CCPA)
+
+    app.include_router(privacy.router)
     widget.install_cors(app, settings)  # shop-origin CORS, 429/401 error mappings (issue 6)
     return app

@@ -39,6 +39,7 @@ _QUICK = {
     "recommend": ["Check my routine", "Set a restock reminder", "Talk to a person"],
     "ask_order_contact": [], "search": ["Talk to a person"], "fallback": ["Talk to a person"],
     "concern": ["Yes, suggest products"], "photo": ["Yes, suggest products"],
+    "routine_built": ["Set a restock reminder", "Talk to a person"],
 }
 
 

@@ -65,7 +65,9 @@ class IntentClassifier:
             for t in items:
                 self._labels.append(intent)
                 texts.append(t)
-        self._matrix = np.asarray(encoder.encode(texts), dtype=np.float32)
+        # the examples are matched against messages: embed them the way messages are embedded
+        embed = getattr(encoder, "encode_like_queries", encoder.encode)
+        self._matrix = np.asarray(embed(texts), dtype=np.float32)
         self._k = min(k, len(texts))
         self._vocabulary = {w for t in texts for w in _WORD.findall(t.lower())}
 

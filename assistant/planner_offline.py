@@ -17,7 +17,6 @@ from assistant.slots import FIRST_PERSON, Slots
 
 SKIN_TYPES = ["Oily", "Dry", "Combination", "Normal", "Sensitive"]
 CONCERN_CHOICES = ["Breakouts", "Dark spots", "Fine lines", "Redness", "Dryness", "Large pores"]
-ROUTINE_STEPS = ("cleanser", "serum", "moisturiser", "sunscreen")
 _NOT_SURE = re.compile(r"\b(not sure|don'?t know|no idea|anything|nothing specific|no preference|skip|whatever)\b", re.I)
 _FOLLOW_UP = re.compile(r"^\s*(and|what about|how about|also|or)\b", re.I)
 _ALWAYS_TEMPLATE = {"greeting", "thanks_bye", "capabilities", "off_topic"}
@@ -239,9 +238,10 @@ class OfflinePlanner:
                 base["ingredient"] = ings[0]
             if s.get("max_price"):
                 base["max_price"] = s["max_price"]
-            if intent == "routine_build":
-                plan.steps = [Step("recommend_products", {**base, "category": c, "limit": 1}) for c in ROUTINE_STEPS]
-                plan.template = "routine"
+            if intent == "routine_build":   # one AM/PM routine from the routine builder (commerce.routine)
+                plan.steps = [Step("build_routine", {"skin_type": skin, "concerns": wanted,
+                                                     "budget": s.get("max_price")})]
+                plan.template = "routine_built"
             else:
                 if s.get("category"):
                     base["category"] = s["category"]

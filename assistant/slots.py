@@ -12,7 +12,8 @@ _ORDER = re.compile(r"\bSS[-\s#]?(\d{3,8})\b|(?:\border\b|\bnumber\b|#)\s*(?:no\
 _EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 _PHONE = re.compile(r"\+?\d[\d\s-]{7,}\d")
 _BUDGET = re.compile(r"(?:under|below|less than|max(?:imum)?|up to|no more than|budget(?: of| is)?|<)\s*"
-                     r"(?:€|eur(?:os?)?\s*)?(\d{1,4}(?:[.,]\d{1,2})?)\s*(?:€|eur(?:os?)?)?", re.I)
+                     r"(?:[€$£]|eur(?:os?)?\s*|usd\s*|gbp\s*)?(\d{1,4}(?:[.,]\d{1,2})?)\s*"
+                     r"(?:€|eur(?:os?)?|dollars?|usd|pounds?|gbp)?", re.I)
 _PREGNANT = re.compile(r"\b(pregnan\w*|expecting a baby|trying to conceive|ttc)\b", re.I)
 _BREASTFEEDING = re.compile(r"\b(breast-?\s?feed\w*|nursing|lactating)\b", re.I)
 _NOT_PREGNANT = re.compile(r"\b(not|no longer|n't|stopped)\s+(\w+\s+){0,2}(pregnan\w*|breast-?\s?feed\w*|nursing)\b"

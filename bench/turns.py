@@ -12,6 +12,7 @@ closer to people typing. Prints p50/p95/p99 per setting. Target: p95 < 60 ms at 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import tempfile
 import threading
@@ -20,7 +21,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench._util import percentile, print_table  # noqa: E402
+from bench._util import percentile, print_table
 
 SCRIPTS = [
     ["hi", "can you recommend something?", "oily", "large pores", "what about for dark spots?"],
@@ -36,6 +37,9 @@ def main() -> None:
     ap.add_argument("--conversations", type=int, default=20)
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--think-ms", default="0,1000")
+    ap.add_argument("--query-cache", type=int, default=0,
+                    help="recent-message embedding cache size; 0 (default) because the scripts repeat "
+                         "their messages verbatim, which would make every later turn a cache hit")
     args = ap.parse_args()
     import torch
 
@@ -47,7 +51,7 @@ def main() -> None:
     from skinsage.settings import Settings
 
     with tempfile.TemporaryDirectory() as tmp:
-        settings = Settings(data_dir=Path(tmp))
+        settings = Settings(data_dir=Path(tmp), embedding_query_cache=args.query_cache)
         graph = EmbeddedGraphStore(settings.graph_path)
         load_seed(graph, settings)
         engine = build_engine(settings, graph)
@@ -82,6 +86,8 @@ def main() -> None:
             rows.append([args.conversations, think, len(samples), percentile(samples, 50), percentile(samples, 95),
                          percentile(samples, 99), len(samples) / wall])
         graph.close()
+    print(f"\nqueries embedded via {getattr(engine.offline.classifier._encoder, 'query_runtime', 'torch')}, "
+          f"message cache {args.query_cache}, load average {os.getloadavg()[0]:.1f}\n")
     print_table(["conversations", "think ms", "turns", "p50 ms", "p95 ms", "p99 ms", "turns/s"], rows)
 
 

@@ -15,6 +15,7 @@ import time
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from graph.model import Order
 from graph.store import GraphStore
@@ -119,10 +120,14 @@ def fit_from_graph(graph: GraphStore, order_limit: int = 200) -> PurchaseModel:
 class FittedPurchases:
     """The purchase model the chat recommender reads: fitted from the graph on first use (or by a
     warm-up thread at start-up) and refitted once it is older than `ttl_s`, so new orders count
-    without a fit per request. A failed fit leaves recommendations on content and stock alone."""
+    without a fit per request. A failed fit leaves recommendations on content and stock alone.
 
-    def __init__(self, graph: GraphStore, ttl_s: float = 3600.0) -> None:
+    `stock` (a `commerce.stock_outlook.FittedStockOutlook`) travels with it: the other background-fitted
+    signal the recommender reads, so the chat tools reach both through one context field."""
+
+    def __init__(self, graph: GraphStore, ttl_s: float = 3600.0, stock: Any = None) -> None:
         self._graph, self._ttl = graph, ttl_s
+        self.stock = stock
         self._model: PurchaseModel | None = None
         self._at = 0.0
         self._lock = threading.Lock()
@@ -142,3 +147,5 @@ class FittedPurchases:
     def warm(self) -> None:
         """Fit in the background now, so the first customer does not wait for it."""
         threading.Thread(target=self.get, name="purchase-model-fit", daemon=True).start()
+        if self.stock is not None:
+            self.stock.warm()

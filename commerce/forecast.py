@@ -40,7 +40,7 @@ HORIZONS = (30, 60, 90)
 class ForecastConfig(BaseModel):
     """How forecasts are made; built from Settings by the service, defaults for tests and the bench."""
 
-    methods: tuple[str, ...] = ("ses", "tsb", "tsb_slow", BENCHMARK)
+    methods: tuple[str, ...] = ("ses", "tsb", "tsb_slow", "sma_8w", "sma_13w", "sma_26w", BENCHMARK)
     folds: int = Field(default=3, ge=1, le=12)
     fold_days: int = Field(default=28, ge=7, le=180)
     horizon: int = Field(default=90, ge=7, le=365)

@@ -10,6 +10,11 @@ Why these four (issue 8):
   of a sale and the size of a sale separately, and unlike Croston it decays to zero when a SKU stops
   selling. Daily skincare sales per SKU are mostly zeros, which is exactly its home ground. Two
   memories are offered (`tsb` 0.1/0.1, `tsb_slow` 0.05/0.02) and the backtests choose, not us.
+- `sma_8w`, `sma_13w`, `sma_26w`: the mean of the last 8, 13 or 26 whole weeks (calendar-adjusted like
+  the others). For a SKU whose rate is steady, a long plain average estimates it with less noise than
+  any smoothing constant that also has to follow change; simple moving averages are the long-standing
+  benchmark for intermittent demand (Syntetos & Boylan 2005). Three windows are offered and the
+  backtests choose; on trending or seasonal-drifting series they lose their backtests and are not picked.
 - `theta` (statsforecast's standard Theta) is the M3 winner; it is ~50x slower than SES here, so it is
   evaluated by `skinsage eval forecast` but only selected per SKU when `forecast_methods` lists it.
 
@@ -28,9 +33,9 @@ import numpy as np
 #: The benchmark: never calendar-adjusted, always in the candidate set.
 BENCHMARK = "seasonal_naive"
 #: Every model the engine knows, in the order ties are broken (simplest first).
-ALL_METHODS = ("ses", "tsb", "tsb_slow", "theta", BENCHMARK)
+ALL_METHODS = ("ses", "tsb", "tsb_slow", "sma_8w", "sma_13w", "sma_26w", "theta", BENCHMARK)
 #: Methods fitted on the calendar-adjusted series (the benchmark sees the raw series).
-ADJUSTED = frozenset({"ses", "tsb", "tsb_slow", "theta"})
+ADJUSTED = frozenset({"ses", "tsb", "tsb_slow", "sma_8w", "sma_13w", "sma_26w", "theta"})
 
 Model = Callable[[np.ndarray, int], np.ndarray]
 
@@ -74,6 +79,25 @@ def tsb_slow(y: np.ndarray, h: int) -> np.ndarray:
     return tsb(y, h, alpha_d=0.05, alpha_p=0.02)
 
 
+def sma(y: np.ndarray, h: int, weeks: int) -> np.ndarray:
+    """A flat path at the mean of the last `weeks` whole weeks (of all the history when shorter)."""
+    if len(y) == 0:
+        return np.zeros(h)
+    return np.full(h, float(y[-7 * weeks:].mean()))
+
+
+def sma_8w(y: np.ndarray, h: int) -> np.ndarray:
+    return sma(y, h, 8)
+
+
+def sma_13w(y: np.ndarray, h: int) -> np.ndarray:
+    return sma(y, h, 13)
+
+
+def sma_26w(y: np.ndarray, h: int) -> np.ndarray:
+    return sma(y, h, 26)
+
+
 def theta(y: np.ndarray, h: int) -> np.ndarray:
     """Standard Theta (statsforecast) without its own seasonal test: seasonality is adjusted outside."""
     if len(y) < 4 or not y.any():
@@ -81,7 +105,8 @@ def theta(y: np.ndarray, h: int) -> np.ndarray:
     return np.maximum(_sf().Theta(season_length=1).forecast(y=y, h=h)["mean"], 0.0)
 
 
-MODELS: dict[str, Model] = {"ses": ses, "tsb": tsb, "tsb_slow": tsb_slow, "theta": theta, BENCHMARK: seasonal_naive}
+MODELS: dict[str, Model] = {"ses": ses, "tsb": tsb, "tsb_slow": tsb_slow, "sma_8w": sma_8w, "sma_13w": sma_13w,
+                            "sma_26w": sma_26w, "theta": theta, BENCHMARK: seasonal_naive}
 
 
 def predict(method: str, y: np.ndarray, h: int, season: int = 7) -> np.ndarray:

@@ -3,7 +3,9 @@ collaborative signal (item-kNN co-purchase, popularity in the customer's skin-ty
 
 Order of operations is the safety argument: hard exclusions (`commerce.exclusions`) run on every
 candidate before any score is looked at, and substitutes for out-of-stock products are drawn only from
-candidates that already passed them. Each signal is scaled to [0, 1] over the candidate set, so the
+candidates that already passed them. Stock is forecast-aware: a product expected to sell out before
+its next delivery (`at_risk`, from `commerce.stock_outlook`) is demoted behind an in-stock substitute
+with the same key actives, or, with no substitute, kept and flagged as low stock. Each signal is scaled to [0, 1] over the candidate set, so the
 weights mean the same for a cold-start customer (no history) and a loyal one.
 """
 
@@ -56,6 +58,8 @@ class Recommendation:
     substitute_for: str | None = None
     advice: str | None = None
     candidate: Candidate | None = None
+    #: expected to sell out before the next delivery (days of cover below the lead time)
+    low_stock: bool = False
 
 
 def _scaled(values: Mapping[str, float]) -> dict[str, float]:
@@ -71,8 +75,9 @@ def _cautions(sku: str, routine: set[str], conflicts: Iterable[RoutineConflict])
 def recommend(candidates: list[Candidate], shopper: Shopper, ingredients: Mapping[str, Mapping[str, str]], *,
               model: PurchaseModel | None = None, conflicts: Iterable[RoutineConflict] = (),
               names: Mapping[str, str] | None = None, weights: Weights = Weights(), limit: int = 10,
-              exclude_bought: bool = False) -> list[Recommendation]:
-    """The best `limit` safe, in-stock products for `shopper`, each with its explanation."""
+              exclude_bought: bool = False, at_risk: frozenset[str] = frozenset()) -> list[Recommendation]:
+    """The best `limit` safe, in-stock products for `shopper`, each with its explanation. `at_risk`:
+    in-stock products the forecast says will sell out before their next delivery."""
     conflicts = list(conflicts)
     names = names or {c.sku: c.name for c in candidates}
     safe = [c for c in candidates if exclusion_reason(c.sku, shopper, ingredients, conflicts) is None
@@ -124,24 +129,44 @@ def recommend(candidates: list[Candidate], shopper: Shopper, ingredients: Mappin
             break
         if c.sku in taken:
             continue
-        pick, instead = c, None
+        if c.stock > 0 and c.sku not in at_risk:
+            _add(out, taken, (score, c, sig, caution), shopper, ingredients, knn, names)
+            continue
+        # out of stock, or expected to sell out before the next delivery: a substitute with the same
+        # key actives takes its place; ones that will last are preferred
+        pool = [x for _, x, _, _ in scored if x.sku not in taken and x.sku not in at_risk]
         if c.stock <= 0:
-            sub = substitute(c, [x for _, x, _, _ in scored if x.sku not in taken])
-            if sub is None:
-                continue
-            pick, instead = sub, c
-            sig = next(s for _, x, s, _ in scored if x.sku == sub.sku)
-            caution = next((cv for _, x, _, cv in scored if x.sku == sub.sku), None)
-        taken.update({pick.sku, c.sku})
-        because = knn.get(pick.sku, (0.0, ""))[1] if sig["knn"] > 0 else None
-        if because and exclusion_reason(because, shopper, ingredients) is not None:
-            because = None   # never name a product this customer must not use, not even as a pairing
-        out.append(Recommendation(
-            sku=pick.sku, name=pick.name, category=pick.category, price=pick.price, score=round(score, 4),
-            explanation=explain(pick, shopper, sig, names.get(because) if because else None, instead, caution, names),
-            signals={k: round(v, 3) for k, v in sig.items()}, substitute_for=instead.sku if instead else None,
-            advice=caution.advice if caution else None, candidate=pick))
+            pool += [x for _, x, _, _ in scored if x.sku not in taken and x.sku in at_risk]
+        sub = substitute(c, pool)
+        if sub is not None:
+            sub_entry = next(e for e in scored if e[1].sku == sub.sku)
+            _add(out, taken, (score, sub, sub_entry[2], sub_entry[3]), shopper, ingredients, knn, names,
+                 instead=c, why="out of stock" if c.stock <= 0 else "running low", low_stock=sub.sku in at_risk)
+        if c.stock > 0 and len(out) < limit:
+            # the low-stock product itself stays on offer, behind its substitute, and says so
+            _add(out, taken, (score, c, sig, caution), shopper, ingredients, knn, names, low_stock=True)
+        taken.add(c.sku)
     return out
+
+
+def _add(out: list[Recommendation], taken: set[str],
+         entry: tuple[float, Candidate, dict[str, float], RoutineConflict | None], shopper: Shopper,
+         ingredients: Mapping[str, Mapping[str, str]], knn: Mapping[str, tuple[float, str]],
+         names: Mapping[str, str], instead: Candidate | None = None, why: str = "out of stock",
+         low_stock: bool = False) -> None:
+    score, pick, sig, caution = entry
+    taken.add(pick.sku)
+    because = knn.get(pick.sku, (0.0, ""))[1] if sig["knn"] > 0 else None
+    if because and exclusion_reason(because, shopper, ingredients) is not None:
+        because = None   # never name a product this customer must not use, not even as a pairing
+    text = explain(pick, shopper, sig, names.get(because) if because else None, instead, caution, names, why=why)
+    if low_stock:
+        text += "; only a few left: it may sell out before our next delivery"
+    out.append(Recommendation(
+        sku=pick.sku, name=pick.name, category=pick.category, price=pick.price, score=round(score, 4),
+        explanation=text, signals={k: round(v, 3) for k, v in sig.items()},
+        substitute_for=instead.sku if instead else None, advice=caution.advice if caution else None,
+        candidate=pick, low_stock=low_stock))
 
 
 def _kind_need(model: PurchaseModel, candidates: list[Candidate]) -> dict[str, float]:
@@ -165,12 +190,13 @@ def substitute(gone: Candidate, pool: list[Candidate]) -> Candidate | None:
 
 
 def explain(c: Candidate, shopper: Shopper, sig: Mapping[str, float], because: str | None,
-            instead: Candidate | None, caution: RoutineConflict | None, names: Mapping[str, str]) -> str:
+            instead: Candidate | None, caution: RoutineConflict | None, names: Mapping[str, str],
+            why: str = "out of stock") -> str:
     """A short sentence from the graph path and the signal that weighed most."""
     parts = []
     if instead is not None:
         actives = ", ".join(k.replace("-", " ") for k in instead.key_ingredients)
-        parts.append(f"{instead.name} is out of stock; this has the same key actives ({actives})")
+        parts.append(f"{instead.name} is {why}; this has the same key actives ({actives})")
     if c.links:
         lk = c.links[0]
         parts.append(f"contains {lk.ingredient_name}, which helps with {lk.concern_name.lower()} "

@@ -7,7 +7,7 @@ the key-active interactions between them.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from commerce.catalogue import Candidate
 from graph.views import RoutineConflict
@@ -41,18 +41,35 @@ def step_of(category: str) -> str | None:
     return next((s for s, cats in STEPS if category in cats), None)
 
 
+def _times(step: str, c: Candidate) -> set[str]:
+    """When a product can serve its step: sunscreen in the morning; the rest as labelled."""
+    if step == "protect":
+        return {"am"}
+    return {"am", "pm"} if c.time_of_use not in ("am", "pm") else {c.time_of_use}
+
+
 def build_routine(ranked: list[Candidate], conflicts: list[RoutineConflict], budget: float | None = None,
                   max_treatments: int = 2) -> Routine:
-    """Essentials first (cleanse, moisturise, protect), then treatments while the budget lasts."""
+    """Essentials first (cleanse, moisturise, protect), then treatments while the budget lasts. A step
+    other than treatment takes a second product only when the first cannot serve both morning and
+    evening (a day cream gets a night cream, not an evening without moisturiser). Conflicting actives
+    can only be split between two treatments; a product that clashes with a daily one (cleanser,
+    moisturiser, sunscreen) is passed over for the next of its kind."""
     chosen: dict[str, list[Candidate]] = {}
     total, skipped = 0.0, []
+    pairs = {frozenset((x.product_a, x.product_b)) for x in conflicts if x.kind in ("conflict", "caution")}
     order = sorted(ranked, key=lambda c: (step_of(c.category) not in ESSENTIAL, ranked.index(c)))
     for c in order:
         step = step_of(c.category)
         if step is None or c.stock <= 0:
             continue
-        limit = max_treatments if step == "treat" else 1
-        if len(chosen.get(step, [])) >= limit:
+        if step == "treat":
+            if len(chosen.get(step, [])) >= max_treatments:
+                continue
+        elif _times(step, c) <= set().union(*(_times(step, x) for x in chosen.get(step, []))):
+            continue
+        if any(frozenset((c.sku, x.sku)) in pairs for st, xs in chosen.items() for x in xs
+               if not (st == "treat" and step == "treat")):
             continue
         if budget is not None and total + c.price > budget:
             skipped.append(c.sku)
@@ -60,10 +77,14 @@ def build_routine(ranked: list[Candidate], conflicts: list[RoutineConflict], bud
         chosen.setdefault(step, []).append(c)
         total += c.price
     r = Routine(total=round(total, 2), skipped=skipped)
-    pairs = {frozenset((x.product_a, x.product_b)) for x in conflicts if x.kind in ("conflict", "caution")}
     night_only: set[str] = set()
     for step, _ in STEPS:
+        placed: set[str] = set()   # times this (non-treatment) step already has a product for
         for c in chosen.get(step, []):
+            if step != "treat":
+                c_times = _times(step, c) - placed
+                placed |= c_times
+                c = replace(c, time_of_use="any" if c_times == {"am", "pm"} else next(iter(c_times)))
             am_ok = step != "protect" and c.time_of_use in ("am", "any")
             pm_ok = step != "protect" and c.time_of_use in ("pm", "any")
             if step == "protect":

@@ -26,6 +26,7 @@ from graph.facts import (
 from graph.model import PREGNANCY_EXCLUDED, Avoidance, Concern, Customer, Ingredient, KnowledgeBundle, Order, Product
 from graph.resolver import Resolver, match_products
 from graph import rows
+from graph.catalogue_view import CatalogueCache, CatalogueView, node_props
 from graph.rows import Statement
 from graph.store import GraphStore, LoadReport
 from graph.views import (
@@ -58,10 +59,17 @@ def _model_fields(model: type, props: dict[str, Any]) -> dict[str, Any]:
 class CypherGraphStore(GraphStore):
     #: True where the backend types UNWIND rows from their values and needs explicit casts.
     cast_rows: bool = False
+    #: Keep the in-memory catalogue snapshot unless told otherwise (graph.catalogue_view).
+    catalogue_by_default: bool = True
 
     def __init__(self) -> None:
         self._resolver: Resolver | None = None
         self._resolver_lock = threading.Lock()
+        #: the in-memory catalogue snapshot (graph.catalogue_view); None answers every question in Cypher
+        self.catalogue: CatalogueCache | None = CatalogueCache(self._read) if self.catalogue_by_default else None
+
+    def _catalogue(self) -> CatalogueView | None:
+        return self.catalogue.get() if self.catalogue is not None else None
 
     # --- adapter hooks -------------------------------------------------------------------------
     @abstractmethod
@@ -115,6 +123,8 @@ class CypherGraphStore(GraphStore):
         if not dry_run:
             self._write(stmts, atomic)
             self._resolver = None
+            if self.catalogue is not None:
+                self.catalogue.invalidate(changes)
         counts = {"skin_types": len(bundle.skin_types), "concerns": len(bundle.concerns),
                   "ingredients": len(bundle.ingredients), "interactions": len(bundle.interactions),
                   "brands": len(bundle.brands), "products": len(bundle.products),
@@ -126,6 +136,8 @@ class CypherGraphStore(GraphStore):
         """Delete the whole graph. Irreversible; the CLI asks for confirmation."""
         self._write([(cypher.DELETE_ALL, [{}])], atomic=True)
         self._resolver = None
+        if self.catalogue is not None:
+            self.catalogue.invalidate()
 
     # --- resolve -------------------------------------------------------------------------------
     def resolver(self) -> Resolver:
@@ -145,6 +157,9 @@ class CypherGraphStore(GraphStore):
                 for sku, name, score in match_products(self.resolver(), text[:2000], limit=limit)]
 
     def ingredient_safety(self, skus: list[str]) -> dict[str, dict[str, str]]:
+        view = self._catalogue()
+        if view is not None:
+            return view.ingredient_safety(skus)
         rows = self._read(cypher.PRODUCTS_INGREDIENT_FLAGS, {"skus": list(dict.fromkeys(skus))})
         return {r["sku"]: {i["id"]: i["pregnancy"] or "unknown" for i in r["ingredients"]} for r in rows}
 
@@ -214,6 +229,9 @@ class CypherGraphStore(GraphStore):
         return [str(r["sku"]) for r in self._read(cypher.PRODUCT_SKUS)]
 
     def products_by_sku(self, skus: list[str]) -> dict[str, Product]:
+        view = self._catalogue()
+        if view is not None:
+            return {str(n["sku"]): self._product_from(node_props(n), []) for n in view.product_nodes(skus)}
         rows = self._read(cypher.PRODUCTS_BY_SKU, {"skus": list(dict.fromkeys(skus))})
         return {str(r["node"]["sku"]): self._product_from(r["node"], []) for r in rows}
 
@@ -230,6 +248,9 @@ class CypherGraphStore(GraphStore):
     def products_for_profile(self, query: ProfileQuery) -> list[ProductMatch]:
         """Rank candidates in the graph, then exclude in code: widen the candidate pool until `limit`
         safe products are found or the catalogue is exhausted."""
+        view = self._catalogue()
+        if view is not None:   # the same ranking and exclusions over the in-memory snapshot
+            return [self._match(r, query) for r in view.profile_rows(query)]
         params = {
             "skin_type": query.skin_type or "",
             "contains": list(query.contains),
@@ -278,7 +299,9 @@ class CypherGraphStore(GraphStore):
         skus = list(dict.fromkeys(skus))
         seen: set[tuple[str, str, frozenset[str]]] = set()
         out = []
-        for r in self._read(cypher.ROUTINE_CONFLICTS, {"skus": skus}):
+        view = self._catalogue()
+        found = view.conflict_rows(skus) if view is not None else self._read(cypher.ROUTINE_CONFLICTS, {"skus": skus})
+        for r in found:
             key = (r["product_a"], r["product_b"], frozenset((r["ingredient_a"], r["ingredient_b"])))
             if key in seen:
                 continue
@@ -327,3 +350,20 @@ class CypherGraphStore(GraphStore):
     def customer_by_identity(self, identity: str) -> str | None:
         rows = self._read(cypher.CUSTOMER_BY_IDENTITY, {"ref": identity})
         return rows[0]["id"] if rows else None
+
+    # --- right to erasure (customer data requests) ------------------------------------------------
+    def forget_customer(self, customer_id: str) -> dict[str, int]:
+        """Profile, identities and profile edges deleted; orders kept anonymised; one transaction."""
+        from graph import privacy_cypher as q
+
+        if not isinstance(customer_id, str) or not customer_id.strip():
+            raise InvalidInput("a customer id is needed")
+        found = self._read(q.CUSTOMER_FOOTPRINT, {"id": customer_id})
+        orders = int(self._read(q.CUSTOMER_ORDER_COUNT, {"id": customer_id})[0]["orders"])
+        counts = {"customer": len(found), "identities": int(found[0]["identities"]) if found else 0,
+                  "orders_anonymised": orders}
+        if counts["customer"] or orders:
+            row = [{"id": customer_id}]
+            self._write([(q.ANONYMISE_ORDERS, row), (q.DELETE_IDENTITIES, row), (q.DELETE_CUSTOMER, row)],
+                        atomic=True)   # the resolver and catalogue snapshot hold no customers: nothing to drop
+        return counts

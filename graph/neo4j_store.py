@@ -21,6 +21,9 @@ def _plain(value: Any) -> Any:
 
 class Neo4jGraphStore(CypherGraphStore):
     backend = "neo4j"
+    #: Off unless configured: the server is shared by replicas whose writes a snapshot would only see
+    #: after its TTL, and a snapshot would keep answering through a server outage.
+    catalogue_by_default = False
 
     def __init__(self, uri: str, auth: tuple[str, str] | None = None, database: str | None = None,
                  timeout_s: float = 10.0, *, create_schema: bool = True) -> None:
@@ -95,6 +98,8 @@ class Neo4jGraphStore(CypherGraphStore):
         except self._errors() as e:
             raise self._wrap(e) from e
         self._resolver = None
+        if self.catalogue is not None:
+            self.catalogue.invalidate()
 
     def close(self) -> None:
         self._driver.close()

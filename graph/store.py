@@ -139,6 +139,13 @@ class GraphStore(ABC):
     def customer_by_identity(self, identity: str) -> str | None:
         """`identity` is `channel:value`, e.g. `email:ana@example.eu`; returns a customer id."""
 
+    @abstractmethod
+    def forget_customer(self, customer_id: str) -> dict[str, int]:
+        """Right to erasure: delete the customer's profile (skin type, concerns, avoidances, pregnancy,
+        contact details) and verified identities, and keep their orders only anonymised (unlinked, no
+        customer id, carrier or tracking number) so sales history and demand forecasts stay true.
+        Idempotent; returns counts (`customer`, `identities`, `orders_anonymised`), all 0 the second time."""
+
     def __enter__(self) -> GraphStore:
         return self
 

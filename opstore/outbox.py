@@ -9,12 +9,16 @@ before `mark_sent`); everywhere else a row is sent exactly once.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+import threading
+from collections.abc import Callable, Sequence
+from concurrent.futures import Executor, ThreadPoolExecutor
 from datetime import datetime
 from typing import Any
 
 from opstore import domain
+from opstore.claims import mark_sent_fast
 from opstore.context import StoreContext
+from opstore.groupcommit import GroupCommit, Slot
 from opstore.models import OutboxRow
 from opstore.ports import OutboundSender, UnitOfWork
 from opstore.schemas import DeliveryReport, OutboxItem, StoreEvent
@@ -46,9 +50,44 @@ def _advance_message(uow: UnitOfWork, message_id: str | None, status: str, error
                                                   **({"error": error} if status == "failed" else {})})
 
 
+_Finish = tuple[OutboxItem, dict[str, Any], "str | None", "str | None"]   # one `_finish` call
+
+
+class SendPool:
+    """Provider sends in flight at once, per process. A provider call is mostly waiting (Twilio's REST
+    API answers in 100-300 ms), so one row after the other capped a worker at a few replies a second
+    whatever the CPU; `concurrency` threads send side by side. `submit` blocks once `concurrency * 4`
+    sends are queued (backpressure instead of an unbounded queue of replies in memory)."""
+
+    def __init__(self, concurrency: int = 8) -> None:
+        self.concurrency = concurrency
+        self._executor: Executor = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="outbox-send")
+        self._room = threading.BoundedSemaphore(concurrency * 4)
+
+    def submit(self, fn: Any, *args: Any) -> Any:
+        self._room.acquire()
+        try:
+            future = self._executor.submit(fn, *args)
+        except BaseException:
+            self._room.release()
+            raise
+        future.add_done_callback(lambda _: self._room.release())
+        return future
+
+    def shutdown(self, wait: bool = True) -> None:
+        self._executor.shutdown(wait=wait)
+
+
 class OutboxService:
-    def __init__(self, ctx: StoreContext) -> None:
+    def __init__(self, ctx: StoreContext, *, group_finishes: bool | None = None) -> None:
         self.ctx = ctx
+        # SQLite: concurrent sends finishing at the same moment share one commit (one fsync) for their
+        # `mark_sent`s; each caller still returns only after the commit that holds its row, so the
+        # at-least-once window (sent, not yet marked) stays one commit wide. PostgreSQL commits side by side.
+        if group_finishes is None:
+            group_finishes = getattr(ctx.uow, "backend", "sqlite") == "sqlite"
+        self._finisher: GroupCommit[_Finish, bool] | None = (
+            GroupCommit(self._finish_batch, max_batch=64) if group_finishes else None)
 
     def enqueue(self, channel: str, recipient: str, payload: dict[str, Any], *, dedupe_key: str,
                 message_id: str | None = None, not_before: datetime | None = None,
@@ -108,39 +147,91 @@ class OutboxService:
 
     def _finish(self, item: OutboxItem, values: dict[str, Any], message_status: str | None,
                 error: str | None) -> bool:
+        if self._finisher is not None:
+            return self._finisher.submit((item, values, message_status, error))
+        slot: Slot[_Finish, bool] = Slot((item, values, message_status, error))
+        self._finish_batch([slot])
+        if slot.error is not None:
+            raise slot.error
+        return bool(slot.result)
+
+    def _finish_batch(self, slots: Sequence[Slot[_Finish, bool]]) -> None:
+        """Only conditional UPDATEs of rows each caller holds the claim on: nothing in here can
+        conflict with a neighbour, so a failure is the connection's and fails the whole batch."""
         now = self.ctx.now()
         with self.ctx.uow() as uow:
-            if not uow.outbox.finish(item.id, item.claim_token or "", {**values, "updated_at": now,
-                                                                       "lease_until": None}):
-                return False
-            if message_status:
-                _advance_message(uow, item.message_id, message_status, error, now)
+            done = []
+            for slot in slots:
+                item, values, message_status, error = slot.item
+                if values.get("status") == "sent" and message_status == "sent":
+                    fast = mark_sent_fast(uow, item.id, item.claim_token or "", values["provider_id"],
+                                          item.message_id, now)
+                    if fast is not None:
+                        done.append(fast)
+                        continue
+                ok = uow.outbox.finish(item.id, item.claim_token or "", {**values, "updated_at": now,
+                                                                         "lease_until": None})
+                if ok and message_status:
+                    _advance_message(uow, item.message_id, message_status, error, now)
+                done.append(ok)
             uow.commit()
-        return True
+        for slot, ok in zip(slots, done, strict=True):
+            slot.settle(ok)
 
     def deliver_due(self, sender: OutboundSender, *, limit: int = 50, worker_id: str = "worker",
-                    only: Sequence[str] | None = None) -> DeliveryReport:
+                    only: Sequence[str] | None = None, pool: SendPool | None = None) -> DeliveryReport:
         """Claim due rows and send them through `sender`, honouring opt-outs at send time. A channel
-        may pass `only=[processed.outbox_id]` to send its reply at once instead of waiting for a worker."""
-        report = DeliveryReport()
+        may pass `only=[processed.outbox_id]` to send its reply at once instead of waiting for a worker.
+        With a `pool` the rows are sent side by side (returns when all are settled)."""
         items, stopped = self._claim(limit, worker_id, only)
+        return self.send_claimed(sender, items, stopped, pool=pool)
+
+    def send_claimed(self, sender: OutboundSender, items: Sequence[OutboxItem], stopped: set[tuple[str, str]],
+                     *, pool: SendPool | None = None,
+                     in_background: Callable[[str], None] | None = None) -> DeliveryReport:
+        """Send rows this caller holds the claim on (from `claim_due` or `process_many`); `stopped`:
+        the recipients opted out as of the claim. Returns when every row is settled, or at once with
+        `in_background` (and a pool): each outcome (a report field) is passed to it when known, so
+        an answer worker goes on answering while the provider calls are in flight."""
+        report = DeliveryReport()
         if not items:
             return report
-        for item in items:
+        if pool is not None and in_background is not None:
+            for item in items:
+                pool.submit(self._send_in_background, sender, item, stopped, in_background)
+            report.claimed = len(items)
+            return report
+        if pool is None or len(items) == 1:
+            outcomes = [self._send_one(sender, item, stopped) for item in items]
+        else:
+            outcomes = [f.result() for f in [pool.submit(self._send_one, sender, item, stopped) for item in items]]
+        for outcome in outcomes:
             report.claimed += 1
-            if not item.ignore_opt_out and (item.channel, item.recipient) in stopped:
-                report.suppressed += self.mark_suppressed(item, "recipient opted out")
-                continue
-            try:
-                provider_id = sender.send(item.channel, item.recipient, item.payload)
-            except Exception as e:  # noqa: BLE001 - any sender failure is retryable; the row keeps why
-                status = self.mark_failed(item, f"{type(e).__name__}: {e}")
-                report.dead += status == "dead"
-                report.failed += status == "failed"
-                continue
-            report.sent += self.mark_sent(item, provider_id)
+            if outcome != "lost":
+                setattr(report, outcome, getattr(report, outcome) + 1)
         metrics.record_delivery(report.sent, report.failed, report.dead, report.suppressed)
         return report
+
+    def _send_in_background(self, sender: OutboundSender, item: OutboxItem, stopped: set[tuple[str, str]],
+                            done: Callable[[str], None]) -> None:
+        try:
+            outcome = self._send_one(sender, item, stopped)
+        except Exception:  # the store failed marking it: the row's lease lapses and it is sent again
+            log.exception("outbox %s: sent or not, its outcome could not be recorded", item.id)
+            outcome = "lost"
+        metrics.record_delivery(*(int(outcome == k) for k in ("sent", "failed", "dead", "suppressed")))
+        done(outcome)
+
+    def _send_one(self, sender: OutboundSender, item: OutboxItem, stopped: set[tuple[str, str]]) -> str:
+        """One row: suppressed, sent, failed (retried later) or dead (a report field), or `lost`: the
+        claim lapsed meanwhile and another worker owns the row now."""
+        if not item.ignore_opt_out and (item.channel, item.recipient) in stopped:
+            return "suppressed" if self.mark_suppressed(item, "recipient opted out") else "lost"
+        try:
+            provider_id = sender.send(item.channel, item.recipient, item.payload)
+        except Exception as e:  # noqa: BLE001 - any sender failure is retryable; the row keeps why
+            return self.mark_failed(item, f"{type(e).__name__}: {e}")
+        return "sent" if self.mark_sent(item, provider_id) else "lost"
 
     def update_delivery(self, provider_id: str, status: str, *, channel: str | None = None,
                         error: str | None = None) -> int:

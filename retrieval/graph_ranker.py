@@ -8,12 +8,16 @@ linked entities it joins, the more of it is about them, and the stronger its evi
 
 from __future__ import annotations
 
+import logging
 import re
+import threading
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 from graph.views import EntityMatch
 from retrieval.models import IndexItem
+
+log = logging.getLogger(__name__)
 
 Linker = Callable[[str], list[EntityMatch]]
 
@@ -91,10 +95,31 @@ class AboutRanker:
         self._min = min_score
         self._max_chars = max_query_chars
         self._cache: dict[str, frozenset[str]] = {}
+        self.warmed = threading.Event()
 
-    def _linked(self, text: str) -> frozenset[str]:
-        return frozenset(m.id for m in self._link(text[:self._max_chars])
+    def _linked(self, text: str, link: Linker | None = None) -> frozenset[str]:
+        return frozenset(m.id for m in (link or self._link)(text[:self._max_chars])
                          if m.kind in self._KINDS and m.score >= self._min)
+
+    def warm(self, items: Iterable[IndexItem], link: Linker | None = None) -> int:
+        """Link every heading and title of `items` now, so no question pays for a heading it is the
+        first to meet (linking one costs ~3 ms; unwarmed, they made the slowest 5% of hybrid searches
+        on 50,000 chunks three times slower than the median). `link` may be the uncached linker, so
+        warming does not push the questions in flight out of a shared per-question cache. Returns how
+        many were linked; `warmed` is set when done."""
+        linked = 0
+        try:
+            for item in items:
+                if item.is_document:
+                    for heading in (item.citation.section, item.citation.title):
+                        if heading and heading not in self._cache:
+                            self._cache[heading] = self._linked(heading, link)
+                            linked += 1
+        except Exception as e:  # noqa: BLE001 - e.g. the graph closed under a short-lived process
+            log.info("heading linking stopped after %d headings: %s", linked, e)
+        finally:
+            self.warmed.set()
+        return linked
 
     def _entities(self, heading: str | None) -> frozenset[str]:
         """A heading's entities, cached: headings come from the corpus, so the cache is bounded."""

@@ -143,6 +143,10 @@ class HybridRetriever(Retriever):
     def items(self) -> list[IndexItem]:
         return list(self._items.values())
 
+    def about_warmed(self, timeout: float | None = None) -> bool:
+        """Wait until every heading is linked (see AboutRanker.warm); True when done."""
+        return self._about.warmed.wait(timeout) if self._about is not None else True
+
     @property
     def names(self) -> list[str]:
         return [r.name for r in self.rankers]

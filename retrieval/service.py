@@ -72,11 +72,14 @@ def hybrid_retriever(index: VectorIndex, embedder: Embedder, link: Linker, *,
     """The three rankers over what the index holds, fused, after spelling correction of the query.
     The graph ranker and the document ranker both link the question: one resolver call serves both
     (the last few questions are remembered, so concurrent searches rarely miss)."""
-    link = functools.lru_cache(maxsize=4)(link)   # per question, not a cache of questions
+    raw_link, link = link, functools.lru_cache(maxsize=4)(link)   # per question, not a cache of questions
     items = index.items()
     rankers: list[Ranker] = [GraphRanker(items, link), VectorRanker(index, embedder),
                              BM25Index([i.id for i in items], [i.embed_text for i in items])]
     vocabulary = getattr(embedder, "vocabulary", None)
     speller = SpellingCorrector((i.embed_text for i in items), dictionary=vocabulary() if vocabulary else ())
+    about = AboutRanker(link)
+    # Headings are linked in the background: searches before it finishes link what they meet.
+    threading.Thread(target=about.warm, args=(items, raw_link), name="heading-links", daemon=True).start()
     return HybridRetriever(items, rankers, weights=weights, rrf_k=rrf_k, products=products, link=link,
-                           correct=speller.correct, about=AboutRanker(link))
+                           correct=speller.correct, about=about)

@@ -13,6 +13,7 @@ import hashlib
 import json
 import logging
 import os
+import threading
 import time
 from abc import ABC, abstractmethod
 from pathlib import Path
@@ -76,6 +77,7 @@ class FaissVectorIndex(VectorIndex):
         self._by_fid: dict[int, str] = {}
         self._embedder_name: str | None = None
         self._index: Any = None
+        self._unsaved = False      # in memory differs from disk (a storage conversion not yet written)
         if self.directory and (self.directory / "items.json").exists():
             self._load()
 
@@ -95,10 +97,15 @@ class FaissVectorIndex(VectorIndex):
         except (OSError, ValueError, KeyError, RuntimeError, TypeError) as e:
             log.warning("vector index at %s is unreadable (%s); it will be rebuilt", self.directory, e)
             return
-        if (meta.get("format") != _FORMAT or meta.get("storage") != self.storage
-                or stored != {faiss_id(i.id) for i in items} or index.ntotal != len(items)):
+        if (meta.get("format") != _FORMAT or stored != {faiss_id(i.id) for i in items}
+                or index.ntotal != len(items)):
             log.warning("vector index at %s does not match its sidecar; it will be rebuilt", self.directory)
             return
+        if meta.get("storage") != self.storage:
+            log.info("vector index at %s: converting %s codes to %s (no re-embedding)",
+                     self.directory, meta.get("storage"), self.storage)
+            index = self._recode(index)
+            self._unsaved = True
         self._index = index
         self._embedder_name = meta["embedder"]
         self._items = {i.id: i for i in items}
@@ -111,11 +118,27 @@ class FaissVectorIndex(VectorIndex):
         vec_path, meta_path = self._paths
         meta = {"format": _FORMAT, "embedder": self._embedder_name, "storage": self.storage,
                 "dim": self._index.d, "items": [self._items[k].model_dump() for k in sorted(self._items)]}
-        tmp_vec, tmp_meta = vec_path.with_suffix(".tmp"), meta_path.with_suffix(".tmp")
-        self._faiss.write_index(self._index, str(tmp_vec))
-        tmp_meta.write_text(json.dumps(meta, ensure_ascii=False), encoding="utf-8")
-        os.replace(tmp_vec, vec_path)       # a crash between the two is caught by _load's id check
-        os.replace(tmp_meta, meta_path)
+        # unique temporary names: two processes saving at once each rename a whole file of their own
+        tag = f".{os.getpid()}.{threading.get_ident()}.tmp"
+        tmp_vec, tmp_meta = vec_path.with_suffix(tag), meta_path.with_suffix(tag)
+        try:
+            self._faiss.write_index(self._index, str(tmp_vec))
+            tmp_meta.write_text(json.dumps(meta, ensure_ascii=False), encoding="utf-8")
+            os.replace(tmp_vec, vec_path)       # a crash between the two is caught by _load's id check
+            os.replace(tmp_meta, meta_path)
+        finally:
+            for leftover in (tmp_vec, tmp_meta):
+                leftover.unlink(missing_ok=True)
+        self._unsaved = False
+
+    def _recode(self, index: Any) -> Any:
+        """The same vectors under this index's storage: a storage change costs no embedding."""
+        ids = self._faiss.vector_to_array(index.id_map)
+        vectors = index.index.reconstruct_n(0, index.ntotal) if index.ntotal else np.zeros((0, index.d), "float32")
+        recoded = self._empty(index.d)
+        if len(ids):
+            recoded.add_with_ids(np.ascontiguousarray(vectors, dtype=np.float32), ids.astype(np.int64))
+        return recoded
 
     # --- the port --------------------------------------------------------------------------------
     def _empty(self, dim: int) -> Any:
@@ -137,6 +160,7 @@ class FaissVectorIndex(VectorIndex):
         if rebuild or self._index is None or self._embedder_name != embedder.name or self._index.d != embedder.dim:
             self._index, self._items, self._by_fid = self._empty(embedder.dim), {}, {}
             self._embedder_name = embedder.name
+            self._unsaved = True
         old = self._items
         deleted = sorted(set(old) - set(wanted))
         changed = sorted(i for i in wanted if i in old and old[i].content_hash != wanted[i].content_hash)
@@ -149,9 +173,12 @@ class FaissVectorIndex(VectorIndex):
             vectors = embedder.encode([wanted[i].embed_text for i in todo])
             self._index.add_with_ids(np.ascontiguousarray(vectors, dtype=np.float32),
                                      np.asarray([faiss_id(i) for i in todo], dtype=np.int64))
-        self._items = wanted            # unchanged items may still carry new metadata (a citation)
+        # unchanged items may still carry new metadata (a citation)
+        unsaved = self._unsaved or bool(gone or todo) or any(old.get(i) != item for i, item in wanted.items())
+        self._items = wanted
         self._by_fid = fids
-        self._save()
+        if unsaved:   # a sync that changes nothing writes nothing: processes starting together share the files
+            self._save()
         return SyncReport(added=len(added), updated=len(changed), deleted=len(deleted),
                           unchanged=len(wanted) - len(added) - len(changed), embedded=len(todo),
                           seconds=round(time.perf_counter() - started, 3), total=len(wanted))

@@ -22,11 +22,27 @@ def build_graph(settings: Settings) -> GraphStore:
         auth = None
         if settings.neo4j_password is not None:
             auth = (settings.neo4j_user, settings.neo4j_password.get_secret_value())
-        return Neo4jGraphStore(settings.neo4j_uri, auth=auth, database=settings.neo4j_database,
-                               timeout_s=settings.neo4j_timeout_s)
+        return _catalogue_cache(settings, Neo4jGraphStore(settings.neo4j_uri, auth=auth,
+                                                          database=settings.neo4j_database,
+                                                          timeout_s=settings.neo4j_timeout_s))
     from graph.embedded import EmbeddedGraphStore
 
-    return EmbeddedGraphStore(settings.graph_path)
+    return _catalogue_cache(settings, EmbeddedGraphStore(settings.graph_path,
+                                                          read_only=settings.embedded_graph_read_only))
+
+
+def _catalogue_cache(settings: Settings, graph: Any) -> GraphStore:
+    """The in-memory catalogue snapshot (graph.catalogue_view) as the settings say (default: per backend)."""
+    from graph.catalogue_view import CatalogueCache
+
+    wanted = settings.graph_catalogue_cache
+    if wanted is False:
+        graph.catalogue = None
+    elif wanted and graph.catalogue is None:
+        graph.catalogue = CatalogueCache(graph._read)
+    if graph.catalogue is not None:
+        graph.catalogue.ttl_s = settings.graph_catalogue_ttl_s
+    return graph  # type: ignore[no-any-return]
 
 
 def build_assistant(settings: Settings, graph: GraphStore, *, retriever: object = None, reminders: object = None,
@@ -66,7 +82,10 @@ def build_assistant(settings: Settings, graph: GraphStore, *, retriever: object 
 def build_embedder(settings: Settings) -> Embedder:
     from retrieval.embedder import MiniLMEmbedder
 
-    return MiniLMEmbedder(settings.embedding_model_path, precision=settings.embedding_precision)
+    return MiniLMEmbedder(settings.embedding_model_path, precision=settings.embedding_precision,
+                          query_runtime=settings.embedding_query_runtime,
+                          query_precision=settings.embedding_query_precision, cache_dir=settings.model_cache_dir,
+                          cache_size=settings.embedding_query_cache)
 
 
 def sync_retrieval_index(settings: Settings, graph: GraphStore, *, rebuild: bool = False,
@@ -101,7 +120,12 @@ def build_engine(settings: Settings, graph: GraphStore, *, store: object = None)
         reminders = SqlReminderStore(store)  # type: ignore[arg-type]
     embedder = build_embedder(settings)
     retriever = build_retriever(settings, graph, embedder=embedder)
-    purchases = FittedPurchases(graph)
+    stock = None
+    if settings.recommend_stock_outlook:
+        from commerce.stock_outlook import FittedStockOutlook
+
+        stock = FittedStockOutlook.for_graph(graph, settings, ttl_s=settings.recommend_stock_outlook_ttl_s)
+    purchases = FittedPurchases(graph, stock=stock)
     purchases.warm()
     return build_assistant(settings, graph, retriever=retriever, encoder=embedder, photos=analyze_photo,
                            reminders=reminders, purchases=purchases)

@@ -46,6 +46,7 @@ from skinsage.backup import backup_app
 
 app.add_typer(backup_app, name="backup")
 from commerce.forecast_cli import forecast_app; app.add_typer(forecast_app, name="forecast")  # noqa: E402,E702  (issue 8)
+from opstore.data_requests_cli import customer_app; app.add_typer(customer_app, name="customer")  # noqa: E402,E702  (data requests)
 
 
 def _settings(knowledge_dir: Path | None = None) -> Settings:
@@ -70,6 +71,11 @@ def serve(host: Annotated[str | None, typer.Option()] = None,
     from skinsage.logging import configure_logging
 
     configure_logging(s)   # JSON, redacted, with request ids (issue 12); uvicorn logs through it too
+    from api.channels.topology import is_multi_process, serve_processes  # SKINSAGE_HTTP_WORKERS (issue 6)
+
+    if is_multi_process(s):
+        serve_processes(s, host or s.host, port or s.port, s.log_level)
+        return
     uvicorn.run(create_app(s, background=s.embedded_worker), host=host or s.host, port=port or s.port,
                 log_level=s.log_level, log_config=None)
 

@@ -108,7 +108,8 @@ def eval_recommend(
 
 @eval_app.command("forecast")
 def eval_forecast(
-    methods: Annotated[str, typer.Option(help="candidate models, comma-separated")] = "ses,tsb,tsb_slow,theta,seasonal_naive",
+    methods: Annotated[str | None, typer.Option(
+        help="candidate models, comma-separated (default: SKINSAGE_FORECAST_METHODS, plus theta for comparison)")] = None,
     public: Annotated[bool, typer.Option(help="also the public series bundled in installed packages")] = True,
 ) -> None:
     """MASE and WAPE per forecasting method and for the per-SKU selection, in one run, out of sample:
@@ -118,9 +119,10 @@ def eval_forecast(
     from ingest.seed import seed_bundle
 
     s = get_settings()
+    chosen = ([m.strip() for m in methods.split(",") if m.strip()] if methods
+              else list(dict.fromkeys([*s.forecast_methods, "theta"])))
     try:
-        cfg = type(base := config_from(s)).model_validate(
-            base.model_dump() | {"methods": tuple(m.strip() for m in methods.split(",") if m.strip())})
+        cfg = type(base := config_from(s)).model_validate(base.model_dump() | {"methods": tuple(chosen)})
     except ValueError as e:
         typer.secho(f"error: {e}", fg=typer.colors.RED, err=True)
         raise typer.Exit(code=2) from e

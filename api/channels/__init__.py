@@ -30,7 +30,9 @@ def channels_for(app: Any) -> ChannelGateway:
             settings = state.settings
             sender = getattr(state, "channel_sender", None) or build_sender(settings, state.store)
             dispatcher = Dispatcher(state.store, state.engine, sender, threads=settings.channel_dispatch_threads,
-                                    sweep_s=settings.channel_sweep_s).start()
+                                    sweep_s=settings.channel_sweep_s, batch=settings.channel_answer_batch,
+                                    send_concurrency=settings.channel_send_concurrency,
+                                    inline=settings.channel_answer_inline).start()
             gateway = state.channels = ChannelGateway(settings, state.store, dispatcher)
     return gateway
 

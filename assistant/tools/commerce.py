@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from pydantic import BaseModel, Field
 
 from assistant.tools.base import ToolContext, ToolDenied, ToolResult, tool
 from assistant.types import Citation, ProductCard
+from commerce.catalogue import Candidate
 from commerce.depletion import Purchase, estimate
-from commerce.live import recommend_live, shopper_from_orders
+from commerce.live import recommend_live, routine_live, shopper_from_orders
 from commerce.recommend import Recommendation
+from commerce.routine import ESSENTIAL, RoutineStep, step_of
+from commerce.stock_outlook import StockOutlook
 from graph.views import ProfileQuery
 from skinsage.errors import NotFound
 
@@ -32,10 +36,7 @@ def recommend_products(ctx: ToolContext, args: RecommendArgs) -> ToolResult:
     """Products for this customer's skin type and concerns, never containing what they avoid or, when
     pregnant or breastfeeding, anything flagged for pregnancy. Each comes with the reason from the graph."""
     p = ctx.profile
-    concerns = [m.id for text in args.concerns for m in ctx.graph.resolve(text, kinds=("concern",), limit=1)]
-    concerns = list(dict.fromkeys(concerns or p.concerns))
-    skin = args.skin_type and next(iter(ctx.graph.resolve(args.skin_type, kinds=("skin_type",), limit=1)), None)
-    skin_type = skin.id if skin else p.skin_type
+    skin_type, concerns = _skin_and_concerns(ctx, args.skin_type, args.concerns)
     contains = []
     if args.ingredient:
         hit = ctx.graph.resolve(args.ingredient, kinds=("ingredient",), limit=1)
@@ -48,12 +49,13 @@ def recommend_products(ctx: ToolContext, args: RecommendArgs) -> ToolResult:
     shopper = shopper_from_orders(ctx.graph, p.customer_id, ctx.today, skin_type=skin_type, concerns=tuple(concerns),
                                   avoid=frozenset(p.avoid), pregnant_or_breastfeeding=p.pregnant_or_breastfeeding)
     model = ctx.purchases.get() if ctx.purchases is not None else None
-    recs = recommend_live(ctx.graph, query, shopper, args.limit * 3, model=model)
+    outlook = _stock_outlook(ctx)
+    recs = recommend_live(ctx.graph, query, shopper, args.limit * 3, model=model, outlook=outlook)
     relaxed = False
     if not recs and concerns and args.category:
         # nothing of that kind targets the concern: the best of the kind for the skin type is still useful
         query = query.model_copy(update={"concerns": []})
-        recs = recommend_live(ctx.graph, query, shopper, args.limit * 3, model=model)
+        recs = recommend_live(ctx.graph, query, shopper, args.limit * 3, model=model, outlook=outlook)
         relaxed = bool(recs)
     # hard exclusions ran in commerce.exclusions on every candidate (allergens, pregnancy, routine
     # conflicts); the engine re-checks every card before a reply leaves, whatever planner proposed it
@@ -67,10 +69,84 @@ def recommend_products(ctx: ToolContext, args: RecommendArgs) -> ToolResult:
         data={"skin_type": skin_type, "concerns": concerns, "category": args.category, "max_price": args.max_price,
               "products": [{"sku": r.sku, "name": r.name, "price": r.price, "reason": r.explanation,
                             **({"substitute_for": r.substitute_for} if r.substitute_for else {}),
+                            **({"low_stock": True} if r.low_stock else {}),
                             **({"advice": r.advice} if r.advice else {})} for r in kept],
               "avoid": p.avoid,
               "pregnancy_filter": p.pregnant_or_breastfeeding, "relaxed_concerns": relaxed},
         citations=cites, products=cards, summary=f"{len(cards)} products for {skin_type or 'any'} skin, {concerns}")
+
+
+def _skin_and_concerns(ctx: ToolContext, skin_text: str | None, concern_texts: list[str]) -> tuple[str | None, list[str]]:
+    """Graph ids for what the customer said, falling back to their profile."""
+    concerns = [m.id for text in concern_texts for m in ctx.graph.resolve(text, kinds=("concern",), limit=1)]
+    concerns = list(dict.fromkeys(concerns or ctx.profile.concerns))
+    skin = skin_text and next(iter(ctx.graph.resolve(skin_text, kinds=("skin_type",), limit=1)), None)
+    return (skin.id if skin else ctx.profile.skin_type), concerns
+
+
+class RoutineArgs(BaseModel):
+    concerns: list[str] = Field(default=[], max_length=5, description="skin concerns in the customer's words")
+    skin_type: str | None = Field(default=None, max_length=40)
+    budget: float | None = Field(default=None, gt=0, le=10000, description="most the whole routine may cost")
+
+
+@tool("build_routine", RoutineArgs)
+def build_routine(ctx: ToolContext, args: RoutineArgs) -> ToolResult:
+    """A morning and evening skincare routine (cleanse, treat, moisturise, protect) for this customer's
+    skin type and concerns, optionally within a total budget. Only products safe for them (allergens,
+    pregnancy, their current routine); conflicting actives are split between morning and evening or
+    onto alternate nights."""
+    p = ctx.profile
+    skin_type, concerns = _skin_and_concerns(ctx, args.skin_type, args.concerns)
+    query = ProfileQuery(skin_type=skin_type, concerns=concerns, avoid=p.avoid,
+                         pregnant_or_breastfeeding=p.pregnant_or_breastfeeding)
+    shopper = shopper_from_orders(ctx.graph, p.customer_id, ctx.today, skin_type=skin_type, concerns=tuple(concerns),
+                                  avoid=frozenset(p.avoid), pregnant_or_breastfeeding=p.pregnant_or_breastfeeding)
+    model = ctx.purchases.get() if ctx.purchases is not None else None
+    plan = routine_live(ctx.graph, query, shopper, args.budget, model=model, outlook=_stock_outlook(ctx))
+    r = plan.routine
+    names = {sku: rec.name for sku, rec in plan.picks.items()}
+
+    def step(s: RoutineStep) -> dict[str, Any]:
+        rec = plan.picks[s.sku]
+        note = s.note
+        for sku, name in names.items():
+            note = note.replace(sku, name) if note else note
+        return {"step": s.step, "sku": s.sku, "name": s.name, "price": s.price, "reason": rec.explanation,
+                **({"note": note} if note else {}), **({"low_stock": True} if rec.low_stock else {})}
+
+    chosen = list(dict.fromkeys([s.sku for s in r.am] + [s.sku for s in r.pm]))
+    filled = {s.step for s in r.am + r.pm}
+    cards = [ProductCard(sku=sku, name=names[sku], price=plan.picks[sku].price, currency=ctx.currency,
+                         url=_candidate(plan.picks[sku]).url, image=_candidate(plan.picks[sku]).image,
+                         reason=plan.picks[sku].explanation) for sku in chosen]
+    cites = [Citation(kind="graph", label=_path_text(plan.picks[sku]), ref=f"product:{sku}") for sku in chosen
+             if _candidate(plan.picks[sku]).links]
+    cites += [Citation(kind="graph", label=f"Ingredient:{c.ingredient_a} -CONFLICTS_WITH({c.kind})-> "
+                       f"Ingredient:{c.ingredient_b}") for c in plan.conflicts
+              if c.product_a in chosen and c.product_b in chosen]
+    return ToolResult(
+        data={"skin_type": skin_type, "concerns": concerns, "budget": args.budget, "total": r.total,
+              "am": [step(s) for s in r.am], "pm": [step(s) for s in r.pm],
+              "alternate_nights": [{"a": names.get(a, a), "b": names.get(b, b)} for a, b in r.alternate_nights],
+              "missing": [s for s in ESSENTIAL if s not in filled],
+              "over_budget": bool(r.skipped) and any(step_of(plan.picks[sku].category) not in filled
+                                                    for sku in r.skipped),
+              "relaxed_concerns": plan.relaxed, "avoid": p.avoid, "pregnancy_filter": p.pregnant_or_breastfeeding},
+        citations=cites, products=cards,
+        summary=f"routine of {len(chosen)} products for {skin_type or 'any'} skin, {concerns}, total {r.total}")
+
+
+def _candidate(r: Recommendation) -> Candidate:
+    assert r.candidate is not None   # routine picks always carry their candidate
+    return r.candidate
+
+
+def _stock_outlook(ctx: ToolContext) -> StockOutlook | None:
+    """The forecast-fed stock outlook fitted in the background next to the purchase model (None until
+    the first forecast run finished: then only the in-stock rule applies)."""
+    holder = getattr(ctx.purchases, "stock", None)
+    return holder.get() if holder is not None else None
 
 
 def _path_text(r: Recommendation) -> str:
@@ -220,7 +296,9 @@ class StockArgs(BaseModel):
 
 
 _METHOD_WORDS = {"ses": "exponential smoothing", "tsb": "intermittent-demand (TSB) model", "theta": "Theta model",
-                 "seasonal_naive": "same weekday last week", "no_history": "no sales history"}
+                 "seasonal_naive": "same weekday last week", "no_history": "no sales history",
+                 "sma_8w": "average of the last 8 weeks", "sma_13w": "average of the last 13 weeks",
+                 "sma_26w": "average of the last 26 weeks"}
 
 
 @tool("stock_forecast", StockArgs, staff_only=True)

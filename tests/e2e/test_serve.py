@@ -6,12 +6,13 @@ import os
 import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
+
+from tests.support.ready import wait_until_ready
 
 
 def _free_port() -> int:
@@ -29,19 +30,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     log = (data / "serve.log").open("w")   # a file, not a pipe: nobody drains a pipe, and a full one blocks the server
     proc = subprocess.Popen([str(exe), "serve", "--port", str(port)], env=env, stdout=log, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            pytest.fail(f"skinsage serve exited with {proc.returncode}: {(data / 'serve.log').read_text()[-3000:]}")
-        try:
-            if httpx.get(f"{base}/ready", timeout=2).status_code == 200:
-                break
-        except httpx.TransportError:
-            pass
-        time.sleep(0.5)
-    else:
-        proc.kill()
-        pytest.fail("skinsage serve did not become ready in 120 s")
+    wait_until_ready(proc, base, data / "serve.log", 120)
     yield base
     proc.terminate()
     proc.wait(timeout=30)

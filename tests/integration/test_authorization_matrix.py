@@ -51,6 +51,11 @@ ACCESS: dict[str, str] = {
     "PATCH /console/api/admin/agents/{username}": "admin", "POST /console/api/admin/canned": "admin",
     "DELETE /console/api/admin/canned/{canned_id}": "admin", "GET /console/api/admin/dashboard": "admin",
     "GET /console/api/admin/audit": "admin",
+    # customer data requests (export / erasure): staff only, never a customer's own token
+    "GET /v1/admin/customers/{customer_id}/export": "api_key",
+    "POST /v1/admin/customers/{customer_id}/erase": "api_key",
+    "GET /console/api/admin/customers/{customer_id}/export": "admin",
+    "POST /console/api/admin/customers/{customer_id}/erase": "admin",
     "GET /v1/forecast/report": "api_key",
 }
 ALLOWED = {"public": set(ROLES), "guest": {"guest"}, "agent": {"agent", "admin"}, "admin": {"admin"},

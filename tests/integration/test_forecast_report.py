@@ -7,7 +7,6 @@ import csv
 import io
 import json
 from collections.abc import Iterator
-from datetime import date
 from pathlib import Path
 
 import pytest
@@ -20,22 +19,16 @@ from assistant.profile import Profile
 from assistant.tools.base import ToolContext, run_tool
 from commerce.reminders import InMemoryReminderStore
 from graph.embedded import EmbeddedGraphStore
-from graph.model import KnowledgeBundle
-from ingest.demo import customers_and_orders
 from skinsage.settings import Settings
+from tests.support.sales_graph import SALES_DAY
 
-TODAY = date(2026, 11, 1)
+TODAY = SALES_DAY
 KEY = "staff-key-for-tests"
 
 
 @pytest.fixture(scope="module")
-def graph(tmp_path_factory: pytest.TempPathFactory, fixture_bundle: KnowledgeBundle) -> Iterator[EmbeddedGraphStore]:
-    customers, orders = customers_and_orders(fixture_bundle, 120, seed=3, anchor=TODAY)
-    store = EmbeddedGraphStore(tmp_path_factory.mktemp("forecast") / "g.lbdb")
-    store.load(fixture_bundle.model_copy(update={"customers": fixture_bundle.customers + customers,
-                                                 "orders": fixture_bundle.orders + orders}))
-    yield store
-    store.close()
+def graph(sales_graph: EmbeddedGraphStore) -> EmbeddedGraphStore:
+    return sales_graph
 
 
 def _ctx(graph: EmbeddedGraphStore, role: str) -> ToolContext:
@@ -46,7 +39,7 @@ def test_staff_get_a_forecast_with_reorder_advice(graph: EmbeddedGraphStore) -> 
     call, result = run_tool(_ctx(graph, "staff"), "stock_forecast", {"product": "FX-NIA-10"})
     assert call.ok and result is not None
     d = result.data
-    assert d["sku"] == "FX-NIA-10" and d["model"] in ("ses", "tsb", "tsb_slow", "seasonal_naive")
+    assert d["sku"] == "FX-NIA-10" and d["model"] in ("ses", "tsb", "tsb_slow", "sma_8w", "sma_13w", "sma_26w", "seasonal_naive")
     assert d["history_days"] > 300 and d["avg_daily_demand"] > 0
     assert d["demand_30_low"] <= d["demand_30"] <= d["demand_30_high"] < d["demand_90_high"]
     assert d["reorder_point"] >= d["safety_stock"] > 0

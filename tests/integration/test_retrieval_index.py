@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -131,3 +132,36 @@ def test_float16_storage_returns_the_same_neighbours(docs_dir: Path, tmp_path: P
     sync_index(half, emb, docs_dir, None)
     query = emb.encode(["how long to return opened products"])[0]
     assert [i for i, _ in exact.search(query, 3)] == [i for i, _ in half.search(query, 3)]
+
+
+@pytest.mark.parametrize(("before", "after"), [("float32", "float16"), ("float16", "float32")])
+def test_changing_the_storage_converts_the_stored_vectors_without_re_embedding(
+        docs_dir: Path, tmp_path: Path, before: str, after: str) -> None:
+    emb = HashingEmbedder()
+    original = FaissVectorIndex(tmp_path / "index", storage=before)  # type: ignore[arg-type]
+    sync_index(original, emb, docs_dir, None)
+    some = original.items()[0].id
+    emb.calls.clear()
+    converted = FaissVectorIndex(tmp_path / "index", storage=after)  # type: ignore[arg-type]
+    report = sync_index(converted, emb, docs_dir, None)
+    assert report.embedded == 0 and emb.calls == []
+    assert len(converted) == len(original)
+    assert np.allclose(converted.vector(some), original.vector(some), atol=1e-3)
+    query = emb.encode(["how long to return opened products"])[0]
+    assert [i for i, _ in converted.search(query, 3)] == [i for i, _ in original.search(query, 3)]
+    assert json.loads((tmp_path / "index" / "items.json").read_text())["storage"] == after   # saved converted
+
+
+def test_a_sync_that_changes_nothing_writes_nothing(docs_dir: Path, tmp_path: Path) -> None:
+    """Several processes start together and each syncs: only a real change may touch the files."""
+    emb = HashingEmbedder()
+    sync_index(FaissVectorIndex(tmp_path / "index"), emb, docs_dir, None)
+    files = sorted((tmp_path / "index").iterdir())
+    stamps = [f.stat().st_mtime_ns for f in files]
+    report = sync_index(FaissVectorIndex(tmp_path / "index"), emb, docs_dir, None)
+    assert report.embedded == 0
+    assert sorted((tmp_path / "index").iterdir()) == files          # no temporary files left behind
+    assert [f.stat().st_mtime_ns for f in files] == stamps
+    (docs_dir / "faq-new.md").write_text("# New\n\nA new answer about parcels and returns.\n", encoding="utf-8")
+    sync_index(FaissVectorIndex(tmp_path / "index"), emb, docs_dir, None)
+    assert [f.stat().st_mtime_ns for f in files] != stamps

@@ -39,3 +39,22 @@ def test_budget_keeps_essentials_and_drops_what_does_not_fit() -> None:
     r = build_routine(ranked, [], budget=50)
     assert r.total == 47 and r.skipped == ["SER"]
     assert {s.step for s in r.am} == {"cleanse", "moisturise", "protect"}
+
+
+def test_a_day_cream_gets_a_night_cream_so_the_evening_is_not_left_dry() -> None:
+    r = build_routine([c("DAY", "moisturiser", tou="am"), c("ANY", "moisturiser"), c("CLN", "cleanser")], [])
+    assert [(s.step, s.sku) for s in r.am] == [("cleanse", "CLN"), ("moisturise", "DAY")]
+    assert [(s.step, s.sku) for s in r.pm] == [("cleanse", "CLN"), ("moisturise", "ANY")]
+    assert r.total == 30
+
+
+def test_one_moisturiser_for_morning_and_evening_is_enough() -> None:
+    r = build_routine([c("ANY", "moisturiser"), c("NIGHT", "moisturiser", tou="pm")], [])
+    assert [s.sku for s in r.am] == ["ANY"] and [s.sku for s in r.pm] == ["ANY"] and r.total == 10
+
+
+def test_a_product_clashing_with_a_daily_step_is_passed_over_for_the_next_of_its_kind() -> None:
+    ranked = [c("PHA", "cleanser"), c("RETMOI", "moisturiser"), c("PLAIN", "moisturiser"), c("RET", "serum", tou="pm")]
+    r = build_routine(ranked, [clash("PHA", "RETMOI"), clash("PHA", "RET")])
+    assert "RETMOI" not in {s.sku for s in r.am + r.pm} and "RET" not in {s.sku for s in r.am + r.pm}
+    assert [s.sku for s in r.pm] == ["PHA", "PLAIN"]

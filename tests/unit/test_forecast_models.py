@@ -71,9 +71,9 @@ def test_intermittent_demand_forecasts_the_rate_not_the_last_sale() -> None:
     skus = {f"S{i}": np.where(rng.random(DAYS) < 0.1, 1.0, 0.0) for i in range(20)}   # a sale ~1 day in 10
     fc = forecast_portfolio(skus, START)
     chosen = [f.method for f in fc.values()]
-    assert sum(m in ("tsb", "tsb_slow", "ses") for m in chosen) >= 16          # copying last week's 0/1s rarely wins
+    assert sum(m != "seasonal_naive" for m in chosen) >= 16          # copying last week's 0/1s rarely wins
     for f in fc.values():
-        assert set(f.backtest) == {"ses", "tsb", "tsb_slow", "seasonal_naive"}
+        assert set(f.backtest) == {"ses", "tsb", "tsb_slow", "sma_8w", "sma_13w", "sma_26w", "seasonal_naive"}
         # daily bounds are count quantiles (at ~0.1 a day the 95th percentile is still 0 or 1)
         assert (f.mean >= 0).all() and (f.lower <= f.upper).all() and set(np.unique(f.upper)) <= {0.0, 1.0, 2.0}
         lo, hi = f.total_interval(30, 0.9)
@@ -101,7 +101,7 @@ def test_brand_new_sku_with_three_days_of_sales() -> None:
     fc = forecast_portfolio({"NEW": y, **others}, START)
     f = fc["NEW"]
     assert f.history_days == 3 and not f.backtest               # too new to backtest
-    assert f.method in ("ses", "tsb", "tsb_slow")
+    assert f.method in ("ses", "tsb", "tsb_slow", "sma_8w", "sma_13w", "sma_26w")
     assert 1.0 <= f.mean[:7].mean() <= 3.0
     lo, hi = f.total_interval(30, 0.9)
     assert lo < f.total(30) < hi and hi - lo > 10               # three days say little: a wide interval
@@ -154,3 +154,19 @@ def test_yearly_holidays_recur() -> None:
                                            end=date(2025, 2, 14), yearly=True)])
     names, on = cal.matrix(date(2026, 2, 1), 30)
     assert names == ["Valentine"] and list(np.flatnonzero(on[0])) == [12, 13]
+
+
+def test_moving_averages_are_the_mean_of_the_last_whole_weeks() -> None:
+    y = np.r_[np.full(70, 4.0), np.full(56, 1.0)]       # a level drop 8 weeks ago
+    assert predict("sma_8w", y, 5).tolist() == [1.0] * 5
+    assert predict("sma_13w", y, 3)[0] == pytest.approx((35 * 4 + 56 * 1) / 91)
+    assert predict("sma_26w", y[-20:], 2).tolist() == [1.0, 1.0]        # shorter than the window: all of it
+    assert not predict("sma_26w", np.zeros(0), 4).any()
+
+
+def test_a_trending_sku_does_not_get_a_long_moving_average() -> None:
+    rng = np.random.default_rng(5)
+    trend = {f"T{i}": rng.poisson(np.linspace(1, 12, DAYS)).astype(float) for i in range(6)}
+    for f in forecast_portfolio(trend, START).values():
+        assert f.method not in ("sma_13w", "sma_26w")    # they lag a rising level and lose their backtests
+        assert f.mean[:28].mean() > 9
