@@ -18,12 +18,14 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
-import tempfile
 import threading
+import warnings
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from skinsage.files import replaced_atomically
 
 log = logging.getLogger(__name__)
 
@@ -45,18 +47,6 @@ def _weights_digest(model_path: Path) -> str:
     return h.hexdigest()[:16]
 
 
-def _atomic_target(target: Path) -> str:
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=target.parent, suffix=".onnx.part")
-    os.close(fd)
-    return tmp
-
-
-def _publish(tmp: str, target: Path) -> None:
-    os.chmod(tmp, 0o644)
-    os.replace(tmp, target)
-
-
 def quantize_int8(source: Path, target: Path) -> None:
     """int8 weights, one scale per output channel, for the weight matrices only.
 
@@ -71,17 +61,14 @@ def quantize_int8(source: Path, target: Path) -> None:
     weights = {i.name for i in model.graph.initializer}
     dynamic = [n.name for n in model.graph.node
                if n.op_type == "MatMul" and not any(x in weights for x in n.input)]
-    tmp = _atomic_target(target)
     quiet = _DropAdvice()
     logging.getLogger().addFilter(quiet)    # the quantizer logs "consider pre-processing" to root
     try:
-        quantize_dynamic(str(source), tmp, weight_type=QuantType.QInt8, per_channel=True,
-                         op_types_to_quantize=["MatMul"], nodes_to_exclude=dynamic)
-        _publish(tmp, target)
+        with replaced_atomically(target) as tmp:
+            quantize_dynamic(str(source), str(tmp), weight_type=QuantType.QInt8, per_channel=True,
+                             op_types_to_quantize=["MatMul"], nodes_to_exclude=dynamic)
     finally:
         logging.getLogger().removeFilter(quiet)
-        if os.path.exists(tmp):
-            os.unlink(tmp)
 
 
 class _DropAdvice(logging.Filter):
@@ -105,19 +92,12 @@ def export_onnx(transformer: Any, tokenizer: Any, target: Path) -> None:
     sample = tokenizer(["a sample sentence", "and a second, longer sample sentence"], padding=True,
                        return_tensors="pt")
     dynamic = {name: {0: "batch", 1: "sequence"} for name in (*_INPUTS, "token_embeddings")}
-    tmp = _atomic_target(target)
-    try:
-        import warnings
-
-        with warnings.catch_warnings(), torch.inference_mode(False), torch.no_grad():
-            warnings.simplefilter("ignore")
-            torch.onnx.export(_Encoder(transformer).eval(), tuple(sample[n] for n in _INPUTS), tmp,
-                              input_names=list(_INPUTS), output_names=["token_embeddings"],
-                              dynamic_axes=dynamic, opset_version=17, dynamo=False)
-        _publish(tmp, target)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+    with replaced_atomically(target) as tmp, warnings.catch_warnings(), torch.inference_mode(False), \
+            torch.no_grad():
+        warnings.simplefilter("ignore")
+        torch.onnx.export(_Encoder(transformer).eval(), tuple(sample[n] for n in _INPUTS), str(tmp),
+                          input_names=list(_INPUTS), output_names=["token_embeddings"],
+                          dynamic_axes=dynamic, opset_version=17, dynamo=False)
 
 
 class OnnxQueryEncoder:

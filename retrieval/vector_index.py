@@ -12,8 +12,6 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import os
-import threading
 import time
 from abc import ABC, abstractmethod
 from pathlib import Path
@@ -25,6 +23,7 @@ from pydantic import BaseModel
 from retrieval.embedder import Embedder
 from retrieval.models import IndexItem
 from skinsage.errors import InvalidInput, SkinSageError
+from skinsage.files import replaced_atomically
 
 log = logging.getLogger(__name__)
 Storage = Literal["float32", "float16"]
@@ -118,17 +117,10 @@ class FaissVectorIndex(VectorIndex):
         vec_path, meta_path = self._paths
         meta = {"format": _FORMAT, "embedder": self._embedder_name, "storage": self.storage,
                 "dim": self._index.d, "items": [self._items[k].model_dump() for k in sorted(self._items)]}
-        # unique temporary names: two processes saving at once each rename a whole file of their own
-        tag = f".{os.getpid()}.{threading.get_ident()}.tmp"
-        tmp_vec, tmp_meta = vec_path.with_suffix(tag), meta_path.with_suffix(tag)
-        try:
+        # vectors first, then the sidecar: a crash between the two is caught by _load's id check
+        with replaced_atomically(meta_path) as tmp_meta, replaced_atomically(vec_path) as tmp_vec:
             self._faiss.write_index(self._index, str(tmp_vec))
             tmp_meta.write_text(json.dumps(meta, ensure_ascii=False), encoding="utf-8")
-            os.replace(tmp_vec, vec_path)       # a crash between the two is caught by _load's id check
-            os.replace(tmp_meta, meta_path)
-        finally:
-            for leftover in (tmp_vec, tmp_meta):
-                leftover.unlink(missing_ok=True)
         self._unsaved = False
 
     def _recode(self, index: Any) -> Any:
