@@ -25,7 +25,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.deps import bearer_matches
 from api.errors import error_body
-from api.ratelimit import TokenBucketLimiter
+from api.ratelimit import token_buckets
 from skinsage import metrics
 from skinsage.errors import AnalysisStoreError
 from skinsage.logging import request_id_var
@@ -64,8 +64,9 @@ class CallerLimits:
 
     def __init__(self, settings: Settings) -> None:
         self.key = settings.api_key
-        self.guests = TokenBucketLimiter(settings.rate_public_ip_per_min, settings.rate_public_ip_burst)
-        self.backend = TokenBucketLimiter(settings.rate_api_key_per_min, settings.rate_api_key_burst)
+        self.guests = token_buckets("public-ip", settings.rate_public_ip_per_min, settings.rate_public_ip_burst,
+                                    settings)
+        self.backend = token_buckets("api-key", settings.rate_api_key_per_min, settings.rate_api_key_burst, settings)
 
     def wait(self, scope: Scope, headers: dict[bytes, bytes]) -> tuple[str, float]:
         if bearer_matches(headers.get(b"authorization"), self.key):

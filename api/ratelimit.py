@@ -1,9 +1,11 @@
 """In-memory token-bucket rate limiting, per key (a session, a client IP), usable as a FastAPI dependency.
 
 Why token buckets: a person typing in bursts is fine (the burst), a script hammering is not (the
-rate). Why in memory: one process answers its own traffic; with several replicas behind a load
-balancer each enforces its own share, which is still a hard ceiling per replica (a shared store
-would be the next step, not needed on one machine).
+rate). Where the buckets live: in this process's memory when it serves alone; when `skinsage serve`
+runs several HTTP processes on one socket (`SKINSAGE_HTTP_WORKERS`), in a table of fixed-size slots
+in a shared memory-mapped file per limit (`SharedTokenBucketLimiter`, directory
+`SKINSAGE_RATE_LIMIT_DIR`, which serve sets for its children), so a caller gets the configured budget
+and not one budget per process. Replicas on other machines each still enforce their own.
 
 Usage:
 
@@ -23,12 +25,18 @@ Call `install(app)` once per app (it is idempotent).
 
 from __future__ import annotations
 
+import fcntl
+import hashlib
 import math
+import mmap
+import os
+import struct
 import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable
-from typing import Any
+from pathlib import Path
+from typing import Any, Protocol
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
@@ -48,6 +56,15 @@ class RateLimited(SkinSageError):
         self.scope = scope
         self.retry_after = retry_after
         super().__init__(f"too many requests ({scope}); try again in {math.ceil(retry_after)} s")
+
+
+def _spend(tokens: float, idle_s: float, cost: float, rate: float, burst: float) -> tuple[float, float]:
+    """A bucket's tokens after refilling for `idle_s` and taking `cost` if it can: (tokens, wait), where
+    wait is 0.0 when taken, else the seconds until it could be (and nothing is taken)."""
+    tokens = min(burst, tokens + idle_s * rate)
+    if tokens >= cost:
+        return tokens - cost, 0.0
+    return tokens, (cost - tokens) / rate
 
 
 class TokenBucketLimiter:
@@ -74,16 +91,95 @@ class TokenBucketLimiter:
         now = self.clock()
         with self._lock:
             tokens, at = self._buckets.pop(key, (self.burst, now))
-            tokens = min(self.burst, tokens + (now - at) * self.rate)
-            wait = 0.0
-            if tokens >= cost:
-                tokens -= cost
-            else:
-                wait = (cost - tokens) / self.rate
+            tokens, wait = _spend(tokens, now - at, cost, self.rate, self.burst)
             self._buckets[key] = (tokens, now)
             while len(self._buckets) > self.max_keys:
                 self._buckets.popitem(last=False)
             return wait
+
+
+class Limiter(Protocol):
+    def acquire(self, key: str, cost: float = 1.0) -> float: ...
+
+
+_SLOT = struct.Struct("<Qdd8x")   # key hash (0: empty), tokens, last update (monotonic seconds); 32 bytes
+
+
+class SharedTokenBucketLimiter:
+    """The same buckets as `TokenBucketLimiter`, shared by every process on this machine that opens
+    the same file: a table of `slots` 32-byte slots in a memory-mapped file.
+
+    A key hashes to a window of `probe` neighbouring slots; it takes its own slot there, or an empty
+    one, or the least recently used (that key starts again with a full bucket, as an evicted key of
+    the in-memory limiter does). Each acquire holds an exclusive `fcntl` lock on its window's bytes
+    (between processes) and a thread lock (between this process's threads; fcntl locks belong to the
+    process), so two processes never both spend a key's last token. The clock must be one every
+    process shares: CLOCK_MONOTONIC is machine-wide on Linux. A time ahead of the clock (a file left
+    from before a reboot) counts as a full bucket.
+    """
+
+    def __init__(self, path: Path, per_minute: float, burst: int, *, slots: int = 65_536, probe: int = 8,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        if per_minute <= 0 or burst < 1:
+            raise ValueError("per_minute must be > 0 and burst >= 1")
+        if slots < probe or probe < 1:
+            raise ValueError("need slots >= probe >= 1")
+        self.rate = per_minute / 60.0
+        self.burst = float(burst)
+        self.slots, self.probe, self.clock = slots, probe, clock
+        self.path = path
+        size = slots * _SLOT.size
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+        if os.fstat(self._fd).st_size < size:
+            os.ftruncate(self._fd, size)   # zero-filled: every slot empty; growing twice is harmless
+        self._map = mmap.mmap(self._fd, size)
+        self._lock = threading.Lock()
+
+    def _hash(self, key: str) -> int:
+        return int.from_bytes(hashlib.blake2b(key.encode(), digest_size=8).digest(), "little") or 1
+
+    def acquire(self, key: str, cost: float = 1.0) -> float:
+        """Take `cost` tokens. Returns 0.0 when allowed, else the seconds until it would be (nothing taken)."""
+        h = self._hash(key)
+        first = h % (self.slots - self.probe + 1)
+        offset, length = first * _SLOT.size, self.probe * _SLOT.size
+        with self._lock:
+            fcntl.lockf(self._fd, fcntl.LOCK_EX, length, offset, os.SEEK_SET)
+            try:
+                now = self.clock()
+                chosen, tokens, at = -1, self.burst, now
+                empty, oldest, oldest_at = -1, -1, float("inf")
+                for i in range(first, first + self.probe):
+                    kh, t, a = _SLOT.unpack_from(self._map, i * _SLOT.size)
+                    if kh == h:
+                        chosen, tokens, at = i, t, a
+                        break
+                    if kh == 0 and empty < 0:
+                        empty = i
+                    elif kh != 0 and a < oldest_at:
+                        oldest, oldest_at = i, a
+                if chosen < 0:
+                    chosen = empty if empty >= 0 else oldest
+                if at > now:
+                    tokens, at = self.burst, now
+                tokens, wait = _spend(tokens, now - at, cost, self.rate, self.burst)
+                _SLOT.pack_into(self._map, chosen * _SLOT.size, h, tokens, now)
+                return wait
+            finally:
+                fcntl.lockf(self._fd, fcntl.LOCK_UN, length, offset, os.SEEK_SET)
+
+    def close(self) -> None:
+        self._map.close()
+        os.close(self._fd)
+
+
+def token_buckets(name: str, per_minute: float, burst: int, settings: Settings) -> Limiter:
+    """The limiter for limit `name`: shared between the processes of one `skinsage serve` when it set
+    `rate_limit_dir` for them, else in this process's memory."""
+    if settings.rate_limit_dir is not None:
+        return SharedTokenBucketLimiter(settings.rate_limit_dir / f"{name}.buckets", per_minute, burst)
+    return TokenBucketLimiter(per_minute, burst)
 
 
 def client_ip(request: Request) -> str:
@@ -105,15 +201,15 @@ class RateLimit:
                  key: Callable[[Request], str | None] = client_ip, cost: float = 1.0) -> None:
         self.name, self.per_minute, self.burst, self.key, self.cost = name, per_minute, burst, key, cost
 
-    def limiter(self, request: Request) -> TokenBucketLimiter:
+    def limiter(self, request: Request) -> Limiter:
         state = request.app.state
         with _CREATE_LOCK:
-            limiters: dict[str, TokenBucketLimiter] = getattr(state, "rate_limiters", None) or {}
+            limiters: dict[str, Limiter] = getattr(state, "rate_limiters", None) or {}
             state.rate_limiters = limiters
             if self.name not in limiters:
                 settings: Settings = state.settings
-                limiters[self.name] = TokenBucketLimiter(float(_value(self.per_minute, settings)),
-                                                         int(_value(self.burst, settings)))
+                limiters[self.name] = token_buckets(self.name, float(_value(self.per_minute, settings)),
+                                                    int(_value(self.burst, settings)), settings)
             return limiters[self.name]
 
     def enforce(self, request: Request, key: str | None) -> None:

@@ -26,6 +26,10 @@ _REQUEST = re.compile(r"\?|\b(what|which|recommend|suggest|can you|could you|do 
 _WANTS_PRODUCT = re.compile(r"\b(recommend|suggest|use|buy|product|products|something|anything|need|want|looking for|"
                             r"do you have|what can i|what should i|serum|cream|cleanser|sunscreen|spf|moisturi[sz]er|"
                             r"balm|toner|mask)\b", re.I)
+#: An explicit request for products: after an ingredient or concern answer it starts a recommendation,
+#: it is not a follow-up question about that ingredient ("can you recommend something for oily skin?").
+_PRODUCT_REQUEST = re.compile(r"\b(recommend\w*|suggest\w*|buy|looking for|do you (have|sell)|"
+                              r"what (can|should) i (use|buy|get))\b", re.I)
 _TOGETHER = re.compile(r"\b(with|together|plus|same (routine|night|evening|time)|combine|mix|layer|clash|"
                        r"conflict|ok to use|routine|compatible|alongside|both)\b|\buse\b.+\band\b|\s[&+]\s", re.I)
 _FOR_ME = re.compile(r"\b(ok|okay|good|right|suitable|safe) for me\b|\bsuit(s)? me\b|\bcan i use (it|this|that)\b", re.I)
@@ -140,13 +144,18 @@ class OfflinePlanner:
             new = {**new, "concerns": state["last_slots"]["concerns"]}
         if intent == "recommend" and state.get("last_recommend") and not (slots.skin_types or slots.concerns):
             new = {**{k: v for k, v in state["last_recommend"].items() if k in ("skin_types", "concerns")}, **new}
+        asks_for_products = bool(_PRODUCT_REQUEST.search(text))
         if last == "ingredient_info" and not (slots.ingredients or slots.products or slots.concerns) and \
-                len(text.split()) <= 8 and _ABOUT_LAST.search(text) and state.get("last_slots", {}).get("ingredients"):
+                not asks_for_products and len(text.split()) <= 8 and _ABOUT_LAST.search(text) and \
+                state.get("last_slots", {}).get("ingredients"):
             return self.for_intent("ingredient_info", {**new, "ingredients": state["last_slots"]["ingredients"]},
                                    text, profile, role, has_photo, guess.score)
         if _FOLLOW_UP.match(text) and state.get("last_intent") and intent not in _ALWAYS_TEMPLATE:
             last = state["last_intent"]
-            if last in ("recommend", "ingredient_info", "concern_info", "product_info") and (slots.skin_types or slots.concerns or slots.ingredients or slots.category or slots.max_price):
+            if last in ("ingredient_info", "concern_info", "product_info") and asks_for_products:
+                last = "recommend" if intent == "recommend" else ""
+            if last in ("recommend", "ingredient_info", "concern_info", "product_info") and (
+                    slots.skin_types or slots.concerns or slots.ingredients or slots.category or slots.max_price):
                 merged = {**state.get("last_slots", {}), **new}
                 return self.for_intent(last, merged, text, profile, role, has_photo, guess.score)
         if intent == "profile_update" and _REQUEST.search(text):

@@ -17,8 +17,11 @@ clock starts and written as raw HTTP/1.1, so that the load generator costs littl
 shares with the server. Then it waits until every acknowledged message is answered.
 Counted in the store afterwards: lost = acknowledged but not answered; answered twice = an inbound
 message with more than one reply. "server CPU ms/msg" = CPU seconds of every server process / acked
-(what the machine spends per message, whatever else runs on it). PostgreSQL: `--pg-url` or
-SKINSAGE_TEST_POSTGRES_URL (own schema `skinsage_bench_channels`); skipped with a note if unreachable.
+(what the machine spends per message, whatever else runs on it), split into the HTTP process and the
+answer workers; "PostgreSQL server CPU ms/msg" = CPU of every `postgres` process on the machine / acked
+(the database shares the 2 cores; anything else using that server counts too). PostgreSQL: `--pg-url` or
+SKINSAGE_TEST_POSTGRES_URL (a schema of this run's own, `skinsage_bench_channels_<pid>`, dropped at the end,
+so two runs at once never empty each other's tables); skipped with a note if unreachable.
 Targets: >= 500 acknowledged/s, >= 100 answered/s, 0 lost, 0 answered twice.
 """
 
@@ -218,18 +221,24 @@ def counts(url: str, acked: set[str]) -> dict[str, int]:
     return {"answered": answered, "lost": len(acked) - answered, "twice": int(twice)}
 
 
-def cpu_seconds(roots: list[int]) -> float:
-    """CPU (user + system) of these processes and all their descendants, from /proc."""
+def cpu_seconds(roots: list[int], *, named: str | None = None) -> float:
+    """CPU (user + system) of these processes and all their descendants, from /proc; with `named`,
+    of every process whose command starts with it instead (the PostgreSQL server's backends)."""
     parent: dict[int, int] = {}
     ticks: dict[int, int] = {}
     for d in os.listdir("/proc"):
         if not d.isdigit():
             continue
         try:
-            fields = Path(f"/proc/{d}/stat").read_text().rsplit(")", 1)[1].split()
+            stat = Path(f"/proc/{d}/stat").read_text()
         except OSError:
             continue
+        command, fields = stat[stat.find("(") + 1:stat.rfind(")")], stat.rsplit(")", 1)[1].split()
+        if named is not None and not command.startswith(named):
+            continue
         parent[int(d)], ticks[int(d)] = int(fields[1]), int(fields[11]) + int(fields[12])
+    if named is not None:
+        return sum(ticks.values()) / os.sysconf("SC_CLK_TCK")
     total = 0
     for pid, t in ticks.items():
         p = pid
@@ -253,6 +262,9 @@ class Result:
     twice: int
     errors: int
     cpu_ms: float
+    http_cpu_ms: float
+    answer_cpu_ms: float
+    pg_cpu_ms: float | str
     load: str
 
 
@@ -263,9 +275,8 @@ def run(backend: str, a: argparse.Namespace, tmp: Path) -> Result | str:
 
     if backend == "postgresql":
         try:
-            url = _bench_schema(a.pg_url, "skinsage_bench_channels")
+            url = _bench_schema(a.pg_url, _SCHEMA)
             upgrade(url)
-            _truncate(url)
         except Exception as e:  # noqa: BLE001 - the column is skipped with the reason
             return f"PostgreSQL skipped: unreachable at {a.pg_url.split('@')[-1]} ({type(e).__name__})"
     else:
@@ -277,7 +288,9 @@ def run(backend: str, a: argparse.Namespace, tmp: Path) -> Result | str:
     env = {**os.environ, "OMP_NUM_THREADS": "1", "HF_HUB_OFFLINE": "1", "BENCH_DATA_DIR": str(data),
            "BENCH_BASE": base, "BENCH_DB": url, "BENCH_SYNC": a.sqlite_synchronous, "BENCH_ENGINE": a.engine,
            "BENCH_DISPATCH_THREADS": str(a.dispatch_threads), "BENCH_INLINE": "0" if a.answer_workers else "1",
-           "BENCH_ANSWER_BATCH": str(a.answer_batch), "PYTHONPATH": str(Path(__file__).resolve().parent.parent)}
+           "BENCH_ANSWER_BATCH": str(a.answer_batch),
+           "PYTHONPATH": os.pathsep.join(filter(None, [str(Path(__file__).resolve().parent.parent),
+                                                       os.environ.get("PYTHONPATH")]))}
     procs = [subprocess.Popen([sys.executable, __file__, "--serve-http", "--port", str(port),
                                "--http-workers", str(a.http_workers)], env=env)]
     ready = [tmp / f"answer-{backend}-{i}.ready" for i in range(a.answer_workers)]
@@ -298,6 +311,7 @@ def run(backend: str, a: argparse.Namespace, tmp: Path) -> Result | str:
                 pass
             time.sleep(0.5)
         roots = [p.pid for p in procs]
+        http0, answer0, pg0 = cpu_seconds(roots[:1]), cpu_seconds(roots[1:]), cpu_seconds([], named="postgres")
         cpu0, load0 = cpu_seconds(roots), os.getloadavg()[0]
         secs, acked, lat, errors = asyncio.run(load(port, requests, a.seconds, a.concurrency))
         t_end_load = time.perf_counter()
@@ -309,9 +323,13 @@ def run(backend: str, a: argparse.Namespace, tmp: Path) -> Result | str:
             time.sleep(0.25)
         total = secs + (time.perf_counter() - t_end_load)
         cpu = cpu_seconds(roots) - cpu0
+        http, answer = cpu_seconds(roots[:1]) - http0, cpu_seconds(roots[1:]) - answer0
+        pg = cpu_seconds([], named="postgres") - pg0
+        per = 1000 / max(1, len(acked))
         p50, p95, _ = summary(lat)
         return Result(backend, len(acked), len(acked) / secs, p50, p95, got["answered"] / total, got["lost"],
-                      got["twice"], errors, cpu / max(1, len(acked)) * 1000, f"{load0:.1f} -> {load1:.1f}")
+                      got["twice"], errors, cpu * per, http * per, answer * per,
+                      pg * per if backend == "postgresql" else "", f"{load0:.1f} -> {load1:.1f}")
     finally:
         for p in procs:
             p.terminate()
@@ -320,17 +338,21 @@ def run(backend: str, a: argparse.Namespace, tmp: Path) -> Result | str:
                 p.wait(30)
             except subprocess.TimeoutExpired:
                 p.kill()
+        if backend == "postgresql":
+            _drop_schema(a.pg_url)
 
 
-def _truncate(url: str) -> None:
+_SCHEMA = f"skinsage_bench_channels_{os.getpid()}"
+
+
+def _drop_schema(pg_url: str) -> None:
     from sqlalchemy import text
 
     from opstore.db import make_engine
-    from opstore.models import Base
 
-    engine = make_engine(url, pool_size=1)
+    engine = make_engine(pg_url, pool_size=1)
     with engine.begin() as c:
-        c.execute(text(f"TRUNCATE {', '.join(t.name for t in Base.metadata.sorted_tables)} CASCADE"))
+        c.execute(text(f"DROP SCHEMA IF EXISTS {_SCHEMA} CASCADE"))
     engine.dispose()
 
 
@@ -409,6 +431,9 @@ def main() -> None:
             f"{r.backend} {'met' if r.twice == 0 else 'NOT met'}" for r in results)],
         ["HTTP errors", *[r.errors for r in results], ""],
         ["server CPU ms/msg", *[r.cpu_ms for r in results], "all server processes"],
+        [" of it HTTP (acknowledging)", *[r.http_cpu_ms for r in results], "per acknowledged message"],
+        [" of it answer workers", *[r.answer_cpu_ms for r in results], "per acknowledged message"],
+        ["PostgreSQL server CPU ms/msg", *[r.pg_cpu_ms for r in results], "its backends, not counted above"],
         ["load avg 1m (start -> end)", *[r.load for r in results], f"{os.cpu_count()} cores, shared"],
     ]
     print_table(["", *names, "target"], rows)

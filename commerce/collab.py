@@ -140,7 +140,10 @@ class FittedPurchases:
                 try:
                     self._model, self._at = fit_from_graph(self._graph), time.monotonic()
                 except Exception:  # the graph is down: keep the last model, recommend without history
-                    log.exception("purchase model fit failed")
+                    if getattr(self._graph, "closed", False):
+                        log.debug("purchase model fit stopped: the graph was closed")
+                    else:
+                        log.exception("purchase model fit failed")
                     self._at = time.monotonic()
         return self._model
 

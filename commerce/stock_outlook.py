@@ -58,8 +58,9 @@ class FittedStockOutlook:
     plain in-stock rule; after `ttl_s` (a day by default) the next read starts a refresh and keeps
     serving the previous outlook meanwhile."""
 
-    def __init__(self, compute: Callable[[], StockOutlook], ttl_s: float = 86400.0) -> None:
-        self._compute, self._ttl = compute, ttl_s
+    def __init__(self, compute: Callable[[], StockOutlook], ttl_s: float = 86400.0,
+                 stopped: Callable[[], bool] = lambda: False) -> None:
+        self._compute, self._ttl, self._stopped = compute, ttl_s, stopped
         self._outlook: StockOutlook | None = None
         self._at = 0.0
         self._running = False
@@ -68,7 +69,8 @@ class FittedStockOutlook:
     @classmethod
     def for_graph(cls, graph: object, settings: object, today: Callable[[], date] = date.today,
                   ttl_s: float = 86400.0) -> FittedStockOutlook:
-        return cls(lambda: outlook_from_graph(graph, settings, today()), ttl_s)
+        return cls(lambda: outlook_from_graph(graph, settings, today()), ttl_s,
+                   stopped=lambda: bool(getattr(graph, "closed", False)))
 
     def get(self) -> StockOutlook | None:
         if self._outlook is None or time.monotonic() - self._at >= self._ttl:
@@ -80,7 +82,10 @@ class FittedStockOutlook:
         try:
             outlook = self._compute()
         except Exception:  # the graph is down or a forecast failed: keep the last outlook
-            log.exception("stock outlook refresh failed")
+            if self._stopped():
+                log.debug("stock outlook refresh stopped: the graph was closed")
+            else:
+                log.exception("stock outlook refresh failed")
             self._at = time.monotonic()
             return self._outlook
         self._outlook, self._at = outlook, time.monotonic()

@@ -5,7 +5,8 @@ Why: at 10x demo scale `products_for_profile` spent most of a recommendation in 
 (thousands of products) and changes rarely (a catalogue import, a stock webhook), so each Cypher
 backend keeps one snapshot of it, built from four bulk reads, and answers the catalogue questions
 (`products_for_profile`, `ingredient_safety`, `products_by_sku`, `routine_conflicts`) from it with the
-same semantics as the Cypher statements in `graph.cypher` (the contract suite compares the two).
+same semantics as the Cypher statements in `graph.cypher` (the contract suite compares the two). It
+also remembers the ingredient and concern views asked of that graph version (`remember`).
 
 Freshness: a write through this process's store that touches catalogue labels drops the snapshot at
 once (the next read rebuilds it), so a stock change is seen by the next recommendation. Writes by
@@ -20,15 +21,20 @@ import threading
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from graph.model import PREGNANCY_EXCLUDED
 from graph.views import ProfileQuery
 
 log = logging.getLogger("skinsage.graph")
+T = TypeVar("T")
 
-#: Labels and relationship types whose change makes a snapshot stale (customers and orders do not).
-CATALOGUE_LABELS = frozenset({"Product", "Ingredient", "Concern", "CONTAINS", "HELPS_WITH", "CONFLICTS_WITH"})
+#: Labels and relationship types whose change makes a snapshot stale (customers and orders do not): what
+#: the snapshot holds, and what the ingredient and concern views it remembers read (`CatalogueView.remember`).
+CATALOGUE_LABELS = frozenset({"Product", "Ingredient", "Concern", "SkinType", "CONTAINS", "HELPS_WITH",
+                              "CONFLICTS_WITH", "WORKS_WELL_WITH", "ADDRESSES", "MAY_AGGRAVATE", "SUITS",
+                              "CAUTION_FOR"})
+_MISSING = object()
 
 # The bulk reads a snapshot is built from (values as $parameters, none needed).
 VIEW_PRODUCTS = "MATCH (p:Product) RETURN p AS node"
@@ -64,6 +70,19 @@ class CatalogueView:
     #: ingredient -> [(other ingredient, interaction props)], both directions of every CONFLICTS_WITH
     conflicts: dict[str, list[tuple[str, dict[str, Any]]]] = field(default_factory=dict)
     built_s: float = 0.0
+    #: views computed from the same graph version (`remember`)
+    _memo: dict[tuple[Any, ...], Any] = field(default_factory=dict, repr=False, compare=False)
+
+    def remember(self, key: tuple[Any, ...], compute: Callable[[], T]) -> T:
+        """`compute()`, kept with this snapshot: an ingredient's or concern's whole view costs two
+        graph queries (~5 ms embedded) and is asked on most knowledge turns, yet changes only when
+        the catalogue does, which drops the snapshot and everything it remembers. Keys are ids the
+        graph has (an unknown id raises before anything is kept), so the memo is bounded by the
+        catalogue. Values are shared: callers only read them."""
+        hit = self._memo.get(key, _MISSING)
+        if hit is _MISSING:
+            hit = self._memo[key] = compute()
+        return hit  # type: ignore[no-any-return]
 
     @classmethod
     def build(cls, read: Callable[[str], list[dict[str, Any]]]) -> CatalogueView:
@@ -176,8 +195,10 @@ class CatalogueCache:
     """Holds the current snapshot for one store: rebuilt after an in-process catalogue write
     (`invalidate`), refreshed in the background once older than `ttl_s` (other writers)."""
 
-    def __init__(self, read: Callable[[str], list[dict[str, Any]]], ttl_s: float | None = 300.0) -> None:
+    def __init__(self, read: Callable[[str], list[dict[str, Any]]], ttl_s: float | None = 300.0,
+                 stopped: Callable[[], bool] = lambda: False) -> None:
         self._read = read
+        self.stopped = stopped
         self.ttl_s = ttl_s
         self._view: CatalogueView | None = None
         self._at = 0.0
@@ -219,7 +240,10 @@ class CatalogueCache:
                 if version == self._version:    # a write meanwhile: the next read rebuilds instead
                     self._view, self._at = view, time.monotonic()
         except Exception:   # the graph is down: keep serving the last snapshot, retry after the TTL
-            log.exception("catalogue view refresh failed")
+            if self.stopped():
+                log.debug("catalogue view refresh stopped: the graph was closed")
+            else:
+                log.exception("catalogue view refresh failed")
             self._at = time.monotonic()
         finally:
             self._refreshing = False

@@ -66,7 +66,8 @@ class CypherGraphStore(GraphStore):
         self._resolver: Resolver | None = None
         self._resolver_lock = threading.Lock()
         #: the in-memory catalogue snapshot (graph.catalogue_view); None answers every question in Cypher
-        self.catalogue: CatalogueCache | None = CatalogueCache(self._read) if self.catalogue_by_default else None
+        self.catalogue: CatalogueCache | None = CatalogueCache(
+            self._read, stopped=lambda: self.closed) if self.catalogue_by_default else None
 
     def _catalogue(self) -> CatalogueView | None:
         return self.catalogue.get() if self.catalogue is not None else None
@@ -178,6 +179,12 @@ class CypherGraphStore(GraphStore):
         return [r["id"] for r in self._read(cypher.ALLERGEN_GROUP_MEMBERS, {"ids": list(group_ids)})]
 
     def ingredient(self, ingredient_id: str) -> IngredientDetail:
+        view = self._catalogue()
+        if view is not None:
+            return view.remember(("ingredient", ingredient_id), lambda: self._ingredient(ingredient_id))
+        return self._ingredient(ingredient_id)
+
+    def _ingredient(self, ingredient_id: str) -> IngredientDetail:
         rows = self._read(cypher.INGREDIENT, {"id": ingredient_id})
         if not rows:
             raise NotFound(f"no ingredient with id {ingredient_id!r}")
@@ -209,6 +216,12 @@ class CypherGraphStore(GraphStore):
         return [RankedIngredient(**{k: v for k, v in r.items() if v is not None}) for r in rows]
 
     def concern(self, concern_id: str, limit: int = 15) -> ConcernDetail:
+        view = self._catalogue()
+        if view is not None:
+            return view.remember(("concern", concern_id, limit), lambda: self._concern(concern_id, limit))
+        return self._concern(concern_id, limit)
+
+    def _concern(self, concern_id: str, limit: int) -> ConcernDetail:
         rows = self._read(cypher.CONCERN, {"id": concern_id})
         if not rows:
             raise NotFound(f"no concern with id {concern_id!r}")

@@ -91,6 +91,7 @@ class EmbeddedGraphStore(CypherGraphStore):
                 conn.execute("COMMIT")
 
     def close(self) -> None:
+        self._closed = True
         self._local = threading.local()
         db, self._db = self._db, None
         if db is not None:

@@ -102,4 +102,5 @@ class Neo4jGraphStore(CypherGraphStore):
             self.catalogue.invalidate()
 
     def close(self) -> None:
+        self._closed = True
         self._driver.close()

@@ -66,6 +66,12 @@ class GraphStore(ABC):
     @abstractmethod
     def close(self) -> None: ...
 
+    @property
+    def closed(self) -> bool:
+        """True once `close()` ran. Background work (model fits, forecasts) that fails after it stops
+        quietly: a short-lived process closing its graph is not an outage worth a traceback."""
+        return bool(getattr(self, "_closed", False))
+
     # questions
     @abstractmethod
     def resolve(self, text: str, kinds: tuple[EntityKind, ...] | None = None,

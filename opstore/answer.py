@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 
 from assistant.types import ConversationEngine, Media, Reply, Turn
 from opstore import domain
-from opstore.claims import claim_without_waiting
+from opstore.claims import Locked, claim_without_waiting, lock_conversations, lock_for_claims
 from opstore.context import StoreConfig, StoreContext
 from opstore.errors import Conflict
 from opstore.handoff import open_handoff
@@ -77,16 +77,17 @@ class AnsweringService:
             self.events.publish(event)
         return got
 
-    def _claim_in(self, uow: UnitOfWork, message_id: str, token: str, now: datetime, *,
-                  wait: bool) -> tuple[Turn | Processed, StoreEvent | None]:
-        """Claim one message in the caller's transaction; the event is published after its commit."""
+    def _claim_in(self, uow: UnitOfWork, message_id: str, token: str, now: datetime, *, wait: bool,
+                  locked: Locked | None = None) -> tuple[Turn | Processed, StoreEvent | None]:
+        """Claim one message in the caller's transaction; the event is published after its commit.
+        `locked`: the batch's conversations, locked at once (`opstore.claims.lock_for_claims`)."""
         cfg = self.config
         if wait:
             claimed = uow.messages.claim_inbound(message_id, token, now, cfg.processing_lease_s,
                                                  cfg.inbound_max_attempts)
         else:
             claimed = claim_without_waiting(uow.messages, message_id, token, now, cfg.processing_lease_s,
-                                            cfg.inbound_max_attempts)
+                                            cfg.inbound_max_attempts, locked)
         if claimed is None:
             return Processed(message_id=message_id, status="skipped"), None
         conv, msg = claimed
@@ -148,11 +149,14 @@ class AnsweringService:
 
     def _record_in(self, uow: UnitOfWork, message_id: str, token: str, conversation_id: str, reply: Reply,
                    now: datetime, *, author: str = "bot", send: bool = True, ignore_opt_out: bool = False,
-                   sender_claim: tuple[str, str] | None = None) -> _Recorded:
+                   sender_claim: tuple[str, str] | None = None,
+                   locked: dict[str, Conversation] | None = None) -> _Recorded:
         """Record one answer in the caller's transaction (it commits, then calls `_published`).
         `sender_claim` = (claim token, worker id): the outbox row is written already claimed for
-        sending by that worker (one transaction less per reply; a dead worker's lease lapses)."""
-        conv = uow.conversations.get(conversation_id, lock=True)
+        sending by that worker (one transaction less per reply; a dead worker's lease lapses).
+        `locked`: the batch's conversations, already locked (`opstore.claims.lock_conversations`)."""
+        conv = locked.get(conversation_id) if locked is not None else uow.conversations.get(conversation_id,
+                                                                                            lock=True)
         if conv is None:  # erased meanwhile (its messages went with it)
             return _Recorded(Processed(message_id=message_id, status="skipped", error="conversation deleted"))
         if author == "bot" and conv.status in domain.HUMAN_OWNED:  # an agent took over meanwhile
@@ -207,8 +211,9 @@ class AnsweringService:
         turns: list[tuple[str, Turn]] = []
         events: list[StoreEvent] = []
         with self.ctx.uow() as uow:
+            locked = lock_for_claims(uow.messages, list(dict.fromkeys(message_ids)))
             for message_id in dict.fromkeys(message_ids):
-                got, event = self._claim_in(uow, message_id, token, now, wait=False)
+                got, event = self._claim_in(uow, message_id, token, now, wait=False, locked=locked)
                 if event is not None:
                     events.append(event)
                 if isinstance(got, Turn):
@@ -239,7 +244,9 @@ class AnsweringService:
         ordered = sorted(replies, key=lambda r: r[1])
         try:
             with self.ctx.uow() as uow, _flush_at_commit(uow):
-                done = [(m, self._record_in(uow, m, token, c, reply, now, sender_claim=(token, worker_id)))
+                locked = lock_conversations(uow, [c for _, c, _ in ordered])
+                done = [(m, self._record_in(uow, m, token, c, reply, now, sender_claim=(token, worker_id),
+                                            locked=locked))
                         for m, c, reply in ordered]
                 for message_id, error in failures.items():
                     self._fail_in(uow, message_id, token, error, now)

@@ -11,25 +11,61 @@ single claim's: of two claimers of one message exactly one gets the row back.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Table, bindparam, update
+from sqlalchemy import Table, bindparam, select, update
 
 from opstore.models import Conversation, Message, OutboxRow, UTCDateTime
 from opstore.repos import _CLAIM, _CLAIM_CONVERSATION, _claim_params
 
 _CONVERSATION_SKIP_LOCKED = _CLAIM_CONVERSATION.with_for_update(skip_locked=True)
+# A batch's conversations in one statement each (instead of one per message): for its claims,
+# skipping those another worker holds; for its record, waiting for them in id order (two workers'
+# record batches then take the locks in the same order and never deadlock).
+_CONVERSATIONS_OF_MESSAGES_SKIP_LOCKED = (
+    select(Message.id, Conversation).join(Conversation, Conversation.id == Message.conversation_id)
+    .where(Message.id.in_(bindparam("message_ids", expanding=True)))
+    .with_for_update(skip_locked=True, of=Conversation))
+_CONVERSATIONS_LOCKED = (select(Conversation).where(Conversation.id.in_(bindparam("ids", expanding=True)))
+                         .order_by(Conversation.id).with_for_update())
+
+#: message id -> its conversation, locked by this transaction (a batch's claims, `lock_for_claims`)
+Locked = dict[str, Conversation]
+
+
+def lock_for_claims(messages: Any, message_ids: Sequence[str]) -> Locked | None:
+    """PostgreSQL: lock the conversations of a batch's messages at once, skipping those another
+    worker holds (their messages stay pending). None where `claim_without_waiting` needs no lock
+    (SQLite's `BEGIN IMMEDIATE` already serialises writers; a fake repository)."""
+    session = getattr(messages, "s", None)
+    if session is None or not getattr(messages, "_postgres", False) or not message_ids:
+        return None
+    return {mid: conv for mid, conv in session.execute(_CONVERSATIONS_OF_MESSAGES_SKIP_LOCKED,
+                                                       {"message_ids": list(message_ids)})}
+
+
+def lock_conversations(uow: Any, conversation_ids: Sequence[str]) -> dict[str, Conversation] | None:
+    """The record batch's conversations, locked in id order, in one statement; None: not an SQL unit
+    of work (the caller locks them one by one)."""
+    session = getattr(uow, "session", None)
+    if session is None:
+        return None
+    ids = sorted(set(conversation_ids))
+    return {c.id: c for c in session.scalars(_CONVERSATIONS_LOCKED, {"ids": ids})} if ids else {}
 
 
 def claim_without_waiting(messages: Any, message_id: str, token: str, now: datetime, lease_s: float,
-                          max_attempts: int) -> tuple[Conversation, Message] | None:
+                          max_attempts: int, locked: Locked | None = None) -> tuple[Conversation, Message] | None:
     """Claim one message inside the caller's (batch) transaction; None: not claimable now (answered,
-    in flight, behind an earlier message, or its conversation is locked by another worker)."""
+    in flight, behind an earlier message, or its conversation is locked by another worker).
+    `locked`: what `lock_for_claims` locked for the whole batch (no statement per message for it)."""
     session = getattr(messages, "s", None)
     if session is None or not getattr(messages, "_postgres", False):   # SQLite, or a fake repository
         return messages.claim_inbound(message_id, token, now, lease_s, max_attempts)  # type: ignore[no-any-return]
-    conv = session.scalar(_CONVERSATION_SKIP_LOCKED, {"message_id": message_id})
+    conv = locked.get(message_id) if locked is not None else session.scalar(
+        _CONVERSATION_SKIP_LOCKED, {"message_id": message_id})
     if conv is None:
         return None
     params = _claim_params(now, lease_s, max_attempts) | {"message_id": message_id, "token": token}

@@ -81,11 +81,15 @@ class SendPool:
 class OutboxService:
     def __init__(self, ctx: StoreContext, *, group_finishes: bool | None = None) -> None:
         self.ctx = ctx
-        # SQLite: concurrent sends finishing at the same moment share one commit (one fsync) for their
-        # `mark_sent`s; each caller still returns only after the commit that holds its row, so the
-        # at-least-once window (sent, not yet marked) stays one commit wide. PostgreSQL commits side by side.
+        # Concurrent sends finishing at the same moment share one commit for their `mark_sent`s (SQLite:
+        # one fsync instead of N; PostgreSQL: one pool checkout, BEGIN and COMMIT instead of N: 8 sending
+        # threads, 2000 rows, 0.71 vs 0.85-0.96 ms CPU per row here and 0.37 vs 0.43-0.47 ms in the
+        # server, at 851 vs 986-1137 rows/s, far above what the answers need; on these 2 shared cores
+        # the CPU is what counts). Each caller still returns only after the commit that holds its row,
+        # so the at-least-once window (sent, not yet marked) stays one commit wide.
+        # `group_finishes=False`: a transaction per call.
         if group_finishes is None:
-            group_finishes = getattr(ctx.uow, "backend", "sqlite") == "sqlite"
+            group_finishes = True
         self._finisher: GroupCommit[_Finish, bool] | None = (
             GroupCommit(self._finish_batch, max_batch=64) if group_finishes else None)
 

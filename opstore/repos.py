@@ -124,6 +124,22 @@ def _outbox_claim(only: bool, postgres: bool) -> tuple[Any, Any]:
 _OUTBOX_CLAIMS = {(only, pg): _outbox_claim(only, pg) for only in (False, True) for pg in (False, True)}
 
 
+_MESSAGES_TABLE: Any = Message.__table__
+_FINISH_INBOUND: dict[tuple[str, ...], Any] = {}
+
+
+def _finish_inbound(columns: tuple[str, ...]) -> Any:
+    """`finish_inbound`'s UPDATE for this set of columns, built once (it runs per answered message;
+    building and cache-keying an ORM UPDATE per call was an eighth of an answer worker's CPU)."""
+    stmt = _FINISH_INBOUND.get(columns)
+    if stmt is None:
+        t = _MESSAGES_TABLE
+        stmt = _FINISH_INBOUND[columns] = update(t).where(
+            t.c.id == bindparam("message_id"), t.c.status == "processing", t.c.claim_token == bindparam("token"),
+        ).values({c: bindparam(f"v_{c}", type_=t.c[c].type) for c in columns})
+    return stmt
+
+
 def _rows(result: Any) -> int:
     return int(result.rowcount or 0)
 
@@ -203,9 +219,8 @@ class SqlMessages:
                                     .values(**values).execution_options(synchronize_session=False))) == 1
 
     def finish_inbound(self, message_id: str, token: str, values: dict[str, Any]) -> bool:
-        return _rows(self.s.execute(update(Message).where(
-            Message.id == message_id, Message.status == "processing", Message.claim_token == token)
-            .values(**values).execution_options(synchronize_session=False))) == 1
+        return _rows(self.s.connection().execute(_finish_inbound(tuple(sorted(values))), {
+            "message_id": message_id, "token": token, **{f"v_{k}": v for k, v in values.items()}})) == 1
 
 
 class SqlIdentities:

@@ -39,7 +39,7 @@ def _catalogue_cache(settings: Settings, graph: Any) -> GraphStore:
     if wanted is False:
         graph.catalogue = None
     elif wanted and graph.catalogue is None:
-        graph.catalogue = CatalogueCache(graph._read)
+        graph.catalogue = CatalogueCache(graph._read, stopped=lambda: graph.closed)
     if graph.catalogue is not None:
         graph.catalogue.ttl_s = settings.graph_catalogue_ttl_s
     return graph  # type: ignore[no-any-return]

@@ -234,6 +234,9 @@ class Settings(BaseSettings):
     rate_public_ip_burst: int = Field(default=30, ge=1)
     rate_api_key_per_min: float = Field(default=1200.0, gt=0)
     rate_api_key_burst: int = Field(default=300, ge=1)
+    # Where the buckets of every limit live when several processes serve one socket (memory-mapped
+    # files, shared by them); `skinsage serve` sets it for its HTTP processes. Unset: this process's memory.
+    rate_limit_dir: Path | None = None
 
     # --- commerce gaps ---
     # Catalogue questions (products_for_profile, labels, conflicts) from an in-memory snapshot of the

@@ -19,9 +19,11 @@ from __future__ import annotations
 import logging
 import os
 import secrets
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from typing import Any
@@ -172,6 +174,13 @@ def serve_processes(settings: Settings, host: str, port: int, log_level: str) ->
 
     prepare_shared_state(settings)
     env = child_env(settings)
+    rate_dir = None
+    if settings.http_workers > 1 and settings.rate_limit_dir is None:
+        # one budget per caller across the HTTP processes, not one each: buckets in shared memory
+        # (api/ratelimit.py), fresh for each serve
+        shm = "/dev/shm" if os.path.isdir("/dev/shm") and os.access("/dev/shm", os.W_OK) else None
+        rate_dir = tempfile.mkdtemp(prefix="skinsage-ratelimits-", dir=shm)
+        env["SKINSAGE_RATE_LIMIT_DIR"] = rate_dir
     os.environ.update(env)   # uvicorn's worker processes are spawned with this environment
     # uvicorn re-raises SIGTERM after its graceful shutdown; by default that would end this process
     # before `finally`, leaving the answer workers running: exit through Python instead
@@ -183,3 +192,5 @@ def serve_processes(settings: Settings, host: str, port: int, log_level: str) ->
                     workers=settings.http_workers, log_level=log_level, log_config=None)
     finally:
         workers.stop()
+        if rate_dir is not None:
+            shutil.rmtree(rate_dir, ignore_errors=True)

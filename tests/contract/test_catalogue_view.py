@@ -95,3 +95,21 @@ def test_customer_writes_keep_the_snapshot_and_reset_drops_it(empty_store: Cyphe
     assert cache.get() is before   # a profile save does not rebuild the catalogue
     empty_store.reset()
     assert empty_store.products_for_profile(ProfileQuery(skin_type="sensitive")) == []
+
+
+def test_ingredient_and_concern_views_are_remembered_until_the_knowledge_changes(
+        empty_store: CypherGraphStore, fixture_bundle: KnowledgeBundle) -> None:
+    with_view(empty_store)
+    empty_store.load(fixture_bundle)
+    first = empty_store.ingredient("niacinamide")
+    assert empty_store.ingredient("niacinamide") is first   # the second question asks the graph nothing
+    view, cypher = both(empty_store, lambda: (empty_store.ingredient("niacinamide"), empty_store.concern("acne", 5)))
+    assert view == cypher and len(cypher[1].ingredients) > 1
+    ana = next(c for c in fixture_bundle.customers if c.id == "cus-ana")
+    empty_store.update_customer(ana.model_copy(update={"skin_type": "dry"}))
+    assert empty_store.ingredient("niacinamide") is first   # customer writes keep it
+    nia = next(i for i in fixture_bundle.ingredients if i.id == "niacinamide")
+    empty_store.load(KnowledgeBundle(ingredients=[nia.model_copy(update={"addresses": nia.addresses[:1]})]))
+    after = empty_store.ingredient("niacinamide")   # an ADDRESSES change is seen by the next question
+    assert [a.concern for a in first.ingredient.addresses] != [a.concern for a in after.ingredient.addresses]
+    assert [a.concern for a in after.ingredient.addresses] == [nia.addresses[0].concern]

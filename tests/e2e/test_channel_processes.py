@@ -7,12 +7,16 @@ children), SQLite on disk."""
 
 from __future__ import annotations
 
+import glob
+import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,6 +29,8 @@ from tests.support.channel_stubs import ProviderStub, eventually, free_port, ser
 from tests.support.ready import wait_until_ready
 
 SID, TOKEN = "AC" + "3" * 32, "processes-test-token"
+CHAT_BURST = 4
+RATE_DIRS = "/dev/shm/skinsage-ratelimits-*"
 
 
 @dataclass
@@ -35,6 +41,7 @@ class Server:
     data: Path
     http_workers: int
     answer_workers: int
+    rate_dirs_before: set[str]
 
 
 def _children(pid: int) -> list[int]:
@@ -57,13 +64,16 @@ def server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
                "SKINSAGE_TWILIO_ACCOUNT_SID": SID, "SKINSAGE_TWILIO_AUTH_TOKEN": TOKEN,
                "SKINSAGE_TWILIO_API_BASE_URL": stub_base, "SKINSAGE_TWILIO_SMS_FROM": "+15550001111",
                "SKINSAGE_PUBLIC_BASE_URL": f"http://127.0.0.1:{port}", "SKINSAGE_LOG_LEVEL": "warning",
-               "OMP_NUM_THREADS": "1", "HF_HUB_OFFLINE": "1"}
+               "OMP_NUM_THREADS": "1", "HF_HUB_OFFLINE": "1",
+               # a small budget per client IP for /v1/chat that barely refills during the test
+               "SKINSAGE_RATE_PUBLIC_IP_BURST": str(CHAT_BURST), "SKINSAGE_RATE_PUBLIC_IP_PER_MIN": "1"}
+        rate_dirs_before = set(glob.glob(RATE_DIRS))
         log = (data / "serve.log").open("w")
         proc = subprocess.Popen([sys.executable, "-c", "from skinsage.cli import main; main()", "serve",
                                  "--port", str(port)], env=env, stdout=log, stderr=subprocess.STDOUT)
         base = f"http://127.0.0.1:{port}"
         wait_until_ready(proc, base, data / "serve.log", 600)
-        yield Server(base, stub, proc, data, http_workers, answer_workers)
+        yield Server(base, stub, proc, data, http_workers, answer_workers, rate_dirs_before)
         if proc.poll() is None:
             proc.send_signal(signal.SIGTERM)
             proc.wait(60)
@@ -120,6 +130,64 @@ def test_webhooks_are_answered_once_each_by_the_answer_workers(server: Server) -
     assert "api-dispatch" not in {claimed_by for _, _, claimed_by in rows}
 
 
+def _server_pid_of(server: Server, conn: socket.socket, http_pids: list[int]) -> int | None:
+    """Which HTTP process accepted this connection: the process holding the socket whose remote
+    port is our local port (/proc/net/tcp gives its inode, /proc/PID/fd who has that inode)."""
+    client_port, server_port = conn.getsockname()[1], int(server.base.rsplit(":", 1)[1])
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        inode = None
+        for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
+            f = line.split()
+            if int(f[1].split(":")[1], 16) == server_port and int(f[2].split(":")[1], 16) == client_port:
+                inode = f[9]
+        for pid in http_pids:
+            fds = Path(f"/proc/{pid}/fd")
+            for fd in fds.iterdir():
+                try:
+                    if inode and inode != "0" and os.readlink(fd) == f"socket:[{inode}]":
+                        return pid
+                except OSError:
+                    continue
+        time.sleep(0.05)   # not accepted yet
+    return None
+
+
+def _raw_chat(conn: socket.socket, i: int) -> int:
+    body = json.dumps({"text": f"hello {i}"}).encode()
+    conn.sendall(b"POST /v1/chat HTTP/1.1\r\nHost: test\r\nContent-Type: application/json\r\n"
+                 b"Content-Length: " + str(len(body)).encode() + b"\r\nConnection: close\r\n\r\n" + body)
+    status = conn.makefile("rb").readline()
+    conn.close()
+    return int(status.split()[1])
+
+
+def test_a_callers_chat_budget_is_one_budget_across_the_http_processes(server: Server) -> None:
+    # one address, 12 connections accepted by each HTTP process: with a bucket per process the address
+    # would get CHAT_BURST from each of them
+    http_pids = [pid for pid in _children(server.proc.pid)
+                 if b"spawn_main" in Path(f"/proc/{pid}/cmdline").read_bytes()] or [server.proc.pid]
+    port = int(server.base.rsplit(":", 1)[1])
+    per_pid: dict[int, list[socket.socket]] = {pid: [] for pid in http_pids}
+    for _ in range(400):
+        if all(len(c) >= 12 for c in per_pid.values()):
+            break
+        conn = socket.create_connection(("127.0.0.1", port), timeout=60)
+        pid = _server_pid_of(server, conn, http_pids)
+        if pid is not None and len(per_pid[pid]) < 12:
+            per_pid[pid].append(conn)
+        else:
+            conn.close()
+    assert all(len(c) == 12 for c in per_pid.values()), {p: len(c) for p, c in per_pid.items()}
+    conns = [c for group in zip(*per_pid.values(), strict=True) for c in group]   # the processes in turn
+    with ThreadPoolExecutor(8) as pool:
+        codes = list(pool.map(_raw_chat, conns, range(len(conns))))
+    assert sorted(set(codes)) == [200, 429], codes
+    assert codes.count(200) == CHAT_BURST, codes
+    if server.http_workers > 1:
+        assert len(set(glob.glob(RATE_DIRS)) - server.rate_dirs_before) == 1   # the buckets serve shares
+
+
 def test_stopping_serve_stops_every_child(server: Server) -> None:
     children = _children(server.proc.pid)
     server.proc.send_signal(signal.SIGTERM)
@@ -132,3 +200,4 @@ def test_stopping_serve_stops_every_child(server: Server) -> None:
     alive = [pid for pid in children if Path(f"/proc/{pid}").exists()
              and b"Z" not in Path(f"/proc/{pid}/stat").read_bytes().split(b")")[1][:3]]
     assert alive == []
+    assert set(glob.glob(RATE_DIRS)) - server.rate_dirs_before == set()   # serve removed its shared buckets
