@@ -66,8 +66,11 @@ class CypherGraphStore(GraphStore):
         self._resolver: Resolver | None = None
         self._resolver_lock = threading.Lock()
         #: the in-memory catalogue snapshot (graph.catalogue_view); None answers every question in Cypher
-        self.catalogue: CatalogueCache | None = CatalogueCache(
-            self._read, stopped=lambda: self.closed) if self.catalogue_by_default else None
+        self.catalogue: CatalogueCache | None = self.new_catalogue() if self.catalogue_by_default else None
+
+    def new_catalogue(self) -> CatalogueCache:
+        """A snapshot cache over this store's reads, quiet once the store is closed."""
+        return CatalogueCache(self._read, stopped=lambda: self.closed)
 
     def _catalogue(self) -> CatalogueView | None:
         return self.catalogue.get() if self.catalogue is not None else None

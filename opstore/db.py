@@ -66,8 +66,8 @@ class _QueuedWriterConnection(sqlite3.Connection):
     Why: SQLite's own lock has no queue. A writer that finds it taken sleeps in the busy handler
     (1, 2, 5, 10 ... 100 ms) and tries again, so with an HTTP process acknowledging webhooks and an
     answer worker writing replies, acknowledgements waited whole sleep steps behind short
-    transactions. The kernel wakes a `flock` waiter the moment the holder lets go. SQLite's lock and
-    busy timeout still decide correctness (a writer that takes no flock, like the sqlite3 shell, is
+    transactions. A waiter here tries the `flock` again every 0.05-1 ms, so it goes within a millisecond
+    of the holder letting go. SQLite's lock and busy timeout still decide correctness (a writer that takes no flock, like the sqlite3 shell, is
     simply not queued); the flock only orders those that take it."""
 
     lock_path: str | None = None

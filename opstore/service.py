@@ -107,7 +107,6 @@ class StoreService:
         with self.ctx.uow() as uow:
             done: list[tuple[Slot[_Delivery, Received], Received]] = []
             for slot in ordered:
-                inbound, proof = slot.item
                 for attempt in range(3):
                     try:
                         with uow.savepoint():

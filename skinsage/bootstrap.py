@@ -33,13 +33,11 @@ def build_graph(settings: Settings) -> GraphStore:
 
 def _catalogue_cache(settings: Settings, graph: Any) -> GraphStore:
     """The in-memory catalogue snapshot (graph.catalogue_view) as the settings say (default: per backend)."""
-    from graph.catalogue_view import CatalogueCache
-
     wanted = settings.graph_catalogue_cache
     if wanted is False:
         graph.catalogue = None
     elif wanted and graph.catalogue is None:
-        graph.catalogue = CatalogueCache(graph._read, stopped=lambda: graph.closed)
+        graph.catalogue = graph.new_catalogue()
     if graph.catalogue is not None:
         graph.catalogue.ttl_s = settings.graph_catalogue_ttl_s
     return graph  # type: ignore[no-any-return]

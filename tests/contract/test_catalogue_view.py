@@ -16,7 +16,7 @@ from graph.views import ProfileQuery
 def with_view(store: CypherGraphStore) -> CatalogueCache:
     """Neo4j keeps no snapshot unless configured; the contract holds for both when it does."""
     if store.catalogue is None:
-        store.catalogue = CatalogueCache(store._read)
+        store.catalogue = store.new_catalogue()
     return store.catalogue
 
 
